@@ -1,0 +1,58 @@
+#!/bin/sh
+# Renders conf/orders-server.conf.in into VAR/httpd.conf and prepares VAR.
+#   sh conf/render.sh VAR PORT DRIVER [DBDPARAMS]
+# DRIVER is sqlite3 (DBDPARAMS defaults to VAR/db/orders.db) or pgsql.
+# Environment overrides: ORDERS_WORKERS, ORDERS_PROCESSING_TIME,
+# ORDERS_RECOVERY_INTERVAL, ORDERS_LOGLEVEL, ORDERS_MODULE.
+set -eu
+var=$1 port=$2 driver=$3 params=${4:-}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+module=${ORDERS_MODULE:-$top/mod_orders/.libs/mod_orders.so}
+workers=${ORDERS_WORKERS:-8}
+threads=128
+
+mkdir -p "$var/run" "$var/log" "$var/db" "$var/htdocs" "$var/conf.d"
+[ -f "$var/htdocs/static.txt" ] || head -c 200 /dev/zero | tr '\0' 'x' \
+    > "$var/htdocs/static.txt"
+
+user_group=""
+if [ "$(id -u)" = 0 ]; then
+    # Children run as www-data: they must be able to write the database
+    # directory (SQLite adds its -wal and -shm files next to the database).
+    user_group="User www-data
+Group www-data"
+    chown www-data:www-data "$var/db"
+    chown -R www-data:www-data "$var/db"
+    if ! runuser -u www-data -- test -w "$var/db"; then
+        echo "render.sh: www-data cannot write $var/db (a parent directory" \
+             "is closed to it); use VAR=/some/open/dir" >&2
+        exit 1
+    fi
+fi
+
+initsql=""
+if [ "$driver" = sqlite3 ]; then
+    params=${params:-$var/db/orders.db}
+    # One DBDInitSQL: mod_dbd stops at the first statement returning a row.
+    initsql='DBDInitSQL "PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL"'
+fi
+
+sed -e "s|@VAR@|$var|g" \
+    -e "s|@PORT@|$port|g" \
+    -e "s|@MODDIR@|/usr/lib/apache2/modules|g" \
+    -e "s|@MODULE@|$module|g" \
+    -e "s|@LOGLEVEL@|${ORDERS_LOGLEVEL:-warn}|g" \
+    -e "s|@DBDRIVER@|$driver|g" \
+    -e "s|@DBDPARAMS@|$params|g" \
+    -e "s|@DBDMAX@|$((threads + workers + 1))|g" \
+    -e "s|@WORKERS@|$workers|g" \
+    -e "s|@PROCESSING_TIME@|${ORDERS_PROCESSING_TIME:-2}|g" \
+    -e "s|@RECOVERY_INTERVAL@|${ORDERS_RECOVERY_INTERVAL:-10}|g" \
+    "$here/orders-server.conf.in" > "$var/httpd.conf.tmp"
+# Multi-line values are put in with awk, which sed cannot do portably.
+awk -v ug="$user_group" -v isql="$initsql" '
+    /^@USER_GROUP@$/ { if (ug != "") print ug; next }
+    /^@DBDINITSQL@$/ { if (isql != "") print isql; next }
+    { print }' "$var/httpd.conf.tmp" > "$var/httpd.conf"
+rm -f "$var/httpd.conf.tmp"

@@ -1,0 +1,110 @@
+/*
+ * mod_orders: an order intake service inside Apache httpd.
+ *
+ * The module record and its hooks: the shared counter table (kept across
+ * restarts as retained data), the engine's start in each child, the two
+ * handlers.  See README.md for how it is used and DESIGN.md for why it is
+ * built this way.
+ */
+#include "httpd.h"
+#include "apr_shm.h"
+#include "ap_mpm.h"
+#include "http_core.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "mod_orders.h"
+
+
+#define RETAINED_KEY "mod_orders-metrics"
+
+ord_metrics_t *orders_metrics;
+
+/* Lives in the process pool: the same table across graceful restarts, so
+ * children of the old generation that are still finishing orders and those
+ * of the new one count into one place. */
+typedef struct {
+    apr_shm_t *shm;
+    apr_size_t size;
+} orders_retained_t;
+
+static int orders_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp)
+{
+    orders_engine_register_mutex(pconf);
+    return OK;
+}
+
+static apr_status_t attach_metrics(server_rec *s)
+{
+    orders_retained_t *retained = ap_retained_data_get(RETAINED_KEY);
+    int limit = 0;
+    apr_uint32_t nslots;
+    apr_size_t size;
+    apr_status_t rv;
+
+    /* Children of two generations can run at once during a graceful
+     * restart: room for twice the most children there can be. */
+    ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit);
+    nslots = (apr_uint32_t)(limit > 0 ? limit : 1) * 2;
+    size = ord_metrics_size(nslots);
+    if (!retained) {
+        retained = ap_retained_data_create(RETAINED_KEY, sizeof(*retained));
+    }
+    if (!retained->shm || retained->size < size) {
+        rv = apr_shm_create(&retained->shm, size, NULL, s->process->pool);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ORD00001: cannot "
+                         "create the shared memory for the metrics");
+            return rv;
+        }
+        retained->size = size;
+        ord_metrics_init(apr_shm_baseaddr_get(retained->shm), nslots,
+                         apr_time_now());
+    }
+    orders_metrics = apr_shm_baseaddr_get(retained->shm);
+    return APR_SUCCESS;
+}
+
+static int orders_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    /* The first pass only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    if (attach_metrics(s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return orders_engine_post_config(pconf, s);
+}
+
+static void orders_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    orders_engine_child_init(pchild, s);
+}
+
+static void orders_register_hooks(apr_pool_t *p)
+{
+    /* mod_dbd builds each child's connection pool in its child_init. */
+    static const char *const after_dbd[] = { "mod_dbd.c", NULL };
+
+    ap_hook_pre_config(orders_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(orders_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(orders_child_init, after_dbd, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(orders_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(orders_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(orders) = {
+    STANDARD20_MODULE_STUFF,
+    orders_create_dir_conf,
+    orders_merge_dir_conf,
+    orders_create_server_conf,
+    orders_merge_server_conf,
+    orders_cmds,
+    orders_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

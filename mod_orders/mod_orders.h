@@ -1,0 +1,77 @@
+/*
+ * mod_orders glue: what the Apache-facing files share.
+ *
+ * The module record lives in mod_orders.c; directives in
+ * mod_orders_config.c; the processing engine (queue, jobs, recovery) in
+ * mod_orders_engine.c; the two handlers in mod_orders_handler.c and
+ * mod_orders_metrics.c.  Everything with logic in it is in the ord_* units.
+ */
+#ifndef MOD_ORDERS_H
+#define MOD_ORDERS_H
+
+#include "apr_dbd.h"
+#include "httpd.h"
+#include "http_config.h"
+#include "mod_dbd.h"
+
+#include "ord_metrics.h"
+#include "ord_order.h"
+#include "ord_store.h"
+
+extern module AP_MODULE_DECLARE_DATA orders_module;
+
+#define ORDERS_UNSET (-1)
+
+/* Per server (main server and virtual hosts). */
+typedef struct {
+    int workers;                        /* OrdersWorkers */
+    int queue_size;                     /* OrdersQueueSize */
+    apr_interval_time_t processing_min; /* OrdersProcessingTime MIN */
+    apr_interval_time_t processing_max; /* ... MAX */
+    apr_interval_time_t recovery;       /* OrdersRecoveryInterval */
+    int max_items;                      /* OrdersMaxItems */
+} orders_server_conf_t;
+
+/* Per directory: the collection's switches. */
+typedef struct {
+    int populate;                       /* OrdersPopulate */
+    int bind_user;                      /* OrdersBindUser */
+} orders_dir_conf_t;
+
+extern const command_rec orders_cmds[];
+void *orders_create_server_conf(apr_pool_t *p, server_rec *s);
+void *orders_merge_server_conf(apr_pool_t *p, void *base, void *add);
+void *orders_create_dir_conf(apr_pool_t *p, char *dir);
+void *orders_merge_dir_conf(apr_pool_t *p, void *base, void *add);
+/* The server's settings with defaults filled in where unset. */
+orders_server_conf_t orders_server_settings(server_rec *s);
+
+/* The counter table every child shares (set in post_config). */
+extern ord_metrics_t *orders_metrics;
+
+/* A connection of mod_dbd's, seen by the store. */
+void orders_store_conn(ap_dbd_t *dbd, ord_store_conn_t *conn);
+/* The driver's words for the connection's last failure, for the log. */
+const char *orders_store_error(ord_store_conn_t *conn);
+
+/* Engine (mod_orders_engine.c). */
+void orders_engine_register_mutex(apr_pool_t *pconf);
+int orders_engine_post_config(apr_pool_t *pconf, server_rec *s);
+void orders_engine_child_init(apr_pool_t *pchild, server_rec *s);
+/* Hands a stored Pending order to this child's queue; when the queue is
+ * full the order waits in the database for the recovery pass. */
+void orders_engine_enqueue(server_rec *s, const char *order_id);
+/* How long the accepting child owns a new order before recovery may take
+ * it. */
+apr_interval_time_t orders_engine_intake_lease(server_rec *s);
+
+/* Handlers. */
+int orders_handler(request_rec *r);
+int orders_metrics_handler(request_rec *r);
+
+/* Sends `body` as application/json with `status`, and returns OK so that
+ * Apache does not replace the body with its own HTML. */
+int orders_send_json(request_rec *r, int status, const char *body);
+int orders_send_error(request_rec *r, int status, const char *message);
+
+#endif /* MOD_ORDERS_H */

@@ -1,0 +1,222 @@
+/*
+ * mod_orders directives: one table, setters that check and name the
+ * accepted range, create/merge of server and directory configs.  The
+ * documentation of every directive is conf/orders.conf; a test compares it
+ * with this table.
+ */
+#include <stdlib.h>
+
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_config.h"
+
+#include "mod_orders.h"
+
+#define DEFAULT_WORKERS         8
+#define DEFAULT_QUEUE_SIZE      10000
+#define DEFAULT_PROCESSING      apr_time_from_sec(2)
+#define DEFAULT_RECOVERY        apr_time_from_sec(10)
+#define DEFAULT_MAX_ITEMS       1000
+
+#define MAX_WORKERS             1024
+#define MAX_QUEUE_SIZE          10000000
+#define MAX_PROCESSING_SECONDS  3600
+#define MAX_RECOVERY_SECONDS    3600
+#define MAX_ITEMS               100000
+
+void *orders_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    orders_server_conf_t *c = apr_palloc(p, sizeof(*c));
+
+    c->workers = ORDERS_UNSET;
+    c->queue_size = ORDERS_UNSET;
+    c->processing_min = ORDERS_UNSET;
+    c->processing_max = ORDERS_UNSET;
+    c->recovery = ORDERS_UNSET;
+    c->max_items = ORDERS_UNSET;
+    return c;
+}
+
+#define MERGED(field) (add->field != ORDERS_UNSET ? add->field : base->field)
+
+void *orders_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
+{
+    orders_server_conf_t *base = base_, *add = add_;
+    orders_server_conf_t *c = apr_palloc(p, sizeof(*c));
+
+    c->workers = MERGED(workers);
+    c->queue_size = MERGED(queue_size);
+    c->processing_min = MERGED(processing_min);
+    c->processing_max = MERGED(processing_max);
+    c->recovery = MERGED(recovery);
+    c->max_items = MERGED(max_items);
+    return c;
+}
+
+void *orders_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    orders_dir_conf_t *c = apr_palloc(p, sizeof(*c));
+
+    c->populate = ORDERS_UNSET;
+    c->bind_user = ORDERS_UNSET;
+    return c;
+}
+
+void *orders_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
+{
+    orders_dir_conf_t *base = base_, *add = add_;
+    orders_dir_conf_t *c = apr_palloc(p, sizeof(*c));
+
+    c->populate = MERGED(populate);
+    c->bind_user = MERGED(bind_user);
+    return c;
+}
+
+orders_server_conf_t orders_server_settings(server_rec *s)
+{
+    orders_server_conf_t c = *(orders_server_conf_t *)ap_get_module_config(
+                                 s->module_config, &orders_module);
+
+    if (c.workers == ORDERS_UNSET) {
+        c.workers = DEFAULT_WORKERS;
+    }
+    if (c.queue_size == ORDERS_UNSET) {
+        c.queue_size = DEFAULT_QUEUE_SIZE;
+    }
+    if (c.processing_min == ORDERS_UNSET) {
+        c.processing_min = DEFAULT_PROCESSING;
+        c.processing_max = DEFAULT_PROCESSING;
+    }
+    if (c.recovery == ORDERS_UNSET) {
+        c.recovery = DEFAULT_RECOVERY;
+    }
+    if (c.max_items == ORDERS_UNSET) {
+        c.max_items = DEFAULT_MAX_ITEMS;
+    }
+    return c;
+}
+
+static orders_server_conf_t *server_conf(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &orders_module);
+}
+
+/* A whole number in [min, max], or the message that names the directive
+ * and the range. */
+static const char *parse_count(cmd_parms *cmd, const char *arg, int min,
+                               int max, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (end == arg || *end != '\0' || v < min || v > max) {
+        return apr_psprintf(cmd->pool, "%s must be a whole number from %d to "
+                            "%d, not '%s'", cmd->cmd->name, min, max, arg);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+/* Seconds, fractions allowed (to the microsecond), in [min, max]. */
+static const char *parse_seconds(cmd_parms *cmd, const char *arg,
+                                 double min, double max,
+                                 apr_interval_time_t *out)
+{
+    char *end;
+    double v = strtod(arg, &end);
+
+    if (end == arg || *end != '\0' || !(v >= min && v <= max)) {
+        return apr_psprintf(cmd->pool, "%s takes seconds from %g to %g "
+                            "(fractions allowed), not '%s'", cmd->cmd->name,
+                            min, max, arg);
+    }
+    *out = (apr_interval_time_t)(v * APR_USEC_PER_SEC + 0.5);
+    return NULL;
+}
+
+/* Settings of the per-child engine: one engine serves every virtual host of
+ * a child, so they belong to the main server config. */
+static const char *global_only(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+}
+
+static const char *set_workers(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : parse_count(cmd, arg, 1, MAX_WORKERS,
+                                   &server_conf(cmd)->workers);
+}
+
+static const char *set_queue_size(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : parse_count(cmd, arg, 1, MAX_QUEUE_SIZE,
+                                   &server_conf(cmd)->queue_size);
+}
+
+static const char *set_processing_time(cmd_parms *cmd, void *dc,
+                                       const char *min_arg,
+                                       const char *max_arg)
+{
+    orders_server_conf_t *c = server_conf(cmd);
+    apr_interval_time_t min, max;
+    const char *err = global_only(cmd);
+
+    if (!err) {
+        err = parse_seconds(cmd, min_arg, 0, MAX_PROCESSING_SECONDS, &min);
+    }
+    if (!err) {
+        max = min;
+        if (max_arg) {
+            err = parse_seconds(cmd, max_arg, 0, MAX_PROCESSING_SECONDS,
+                                &max);
+        }
+    }
+    if (!err && max < min) {
+        err = apr_psprintf(cmd->pool, "%s MIN MAX: MAX (%s) must not be "
+                           "less than MIN (%s)", cmd->cmd->name, max_arg,
+                           min_arg);
+    }
+    if (!err) {
+        c->processing_min = min;
+        c->processing_max = max;
+    }
+    return err;
+}
+
+static const char *set_recovery(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : parse_seconds(cmd, arg, 1, MAX_RECOVERY_SECONDS,
+                                     &server_conf(cmd)->recovery);
+}
+
+static const char *set_max_items(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return parse_count(cmd, arg, 1, MAX_ITEMS, &server_conf(cmd)->max_items);
+}
+
+const command_rec orders_cmds[] = {
+    AP_INIT_TAKE1("OrdersWorkers", set_workers, NULL, RSRC_CONF,
+                  "threads of each child's processing pool (1-1024, "
+                  "default 8)"),
+    AP_INIT_TAKE1("OrdersQueueSize", set_queue_size, NULL, RSRC_CONF,
+                  "orders each child holds in memory at most (1-10000000, "
+                  "default 10000)"),
+    AP_INIT_TAKE12("OrdersProcessingTime", set_processing_time, NULL,
+                   RSRC_CONF, "simulated processing time in seconds: MIN "
+                   "[MAX] (0-3600, default 2)"),
+    AP_INIT_TAKE1("OrdersRecoveryInterval", set_recovery, NULL, RSRC_CONF,
+                  "seconds between passes that take over orders nobody is "
+                  "processing (1-3600, default 10)"),
+    AP_INIT_TAKE1("OrdersMaxItems", set_max_items, NULL, RSRC_CONF,
+                  "most entries in item_ids (1-100000, default 1000)"),
+    AP_INIT_FLAG("OrdersPopulate", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(orders_dir_conf_t, populate), OR_OPTIONS,
+                 "On enables POST .../populate (default Off)"),
+    AP_INIT_FLAG("OrdersBindUser", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(orders_dir_conf_t, bind_user),
+                 OR_OPTIONS, "On binds orders to REMOTE_USER (default Off)"),
+    {NULL}
+};

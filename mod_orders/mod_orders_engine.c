@@ -1,0 +1,409 @@
+/*
+ * mod_orders engine: each child's queue and thread pool, the jobs that move
+ * an order Pending -> Processing -> Completed, and the recovery pass.
+ *
+ * The database is the record; the queue only speeds things up.  A job
+ * claims its order with a conditional UPDATE under a token and a lease, waits
+ * out the simulated processing time without holding a thread
+ * (apr_thread_pool_schedule), and completes it with an UPDATE that only
+ * succeeds while the token still holds the claim.  Whatever a crash, a full
+ * queue or a restart leaves behind keeps its row; once its lease runs out,
+ * the recovery pass (one child at a time, through mod_watchdog's singleton)
+ * claims it again.  So every order completes, and completes once.
+ */
+#include <unistd.h>
+
+#include "httpd.h"
+#include "apr_atomic.h"
+#include "apr_global_mutex.h"
+#include "apr_optional.h"
+#include "apr_strings.h"
+#include "ap_mpm.h"
+#include "http_log.h"
+#include "mod_watchdog.h"
+#include "util_mutex.h"
+
+#include "mod_orders.h"
+#include "ord_queue.h"
+
+APLOG_USE_MODULE(orders);
+
+#define ORDERS_LOAD_MUTEX     "orders-load"
+#define ORDERS_WATCHDOG       "_orders_recovery_"
+/* A job retries a failed database step this many times, then leaves the
+ * order to the recovery pass. */
+#define JOB_ATTEMPTS          3
+#define JOB_RETRY_DELAY       apr_time_from_msec(500)
+/* At most this many orphans are taken over in one pass. */
+#define RECOVERY_BATCH        2000
+
+typedef enum { STEP_CLAIM, STEP_COMPLETE } job_stage_e;
+
+typedef struct {
+    server_rec *s;
+    const char *order_id;
+    ord_status_e from;          /* what the claim takes it from */
+    job_stage_e stage;
+    int failures;
+    const char *token;
+    apr_time_t created_at;
+    apr_time_t started_at;
+    apr_pool_t *pool;
+} orders_job_t;
+
+/* This child's engine: set in child_init, read by request and pool
+ * threads. */
+typedef struct {
+    server_rec *s;              /* the main server: its database and config */
+    ord_queue_t *queue;
+    ord_metrics_slot_t *slot;
+    orders_server_conf_t conf;
+    const char *token_prefix;   /* unique to this child, across servers */
+    volatile apr_uint32_t claims;
+} orders_engine_t;
+
+static orders_engine_t *engine;
+static apr_global_mutex_t *load_mutex;
+
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
+
+void orders_store_conn(ap_dbd_t *dbd, ord_store_conn_t *conn)
+{
+    conn->driver = dbd->driver;
+    conn->handle = dbd->handle;
+    conn->prepared = dbd->prepared;
+    conn->pool = dbd->pool;
+    conn->last_error = 0;
+}
+
+const char *orders_store_error(ord_store_conn_t *conn)
+{
+    const char *msg = conn->last_error
+                      ? apr_dbd_error(conn->driver, conn->handle,
+                                      conn->last_error)
+                      : NULL;
+    return msg ? msg : "no detail from the driver";
+}
+
+apr_interval_time_t orders_engine_intake_lease(server_rec *s)
+{
+    return orders_server_settings(s).recovery;
+}
+
+/* The simulated processing time: uniformly random in [MIN, MAX]. */
+static apr_interval_time_t processing_time(const orders_server_conf_t *c)
+{
+    apr_uint32_t r = 0;
+
+    if (c->processing_max <= c->processing_min) {
+        return c->processing_min;
+    }
+    apr_generate_random_bytes((unsigned char *)&r, sizeof(r));
+    return c->processing_min
+           + (apr_interval_time_t)((double)r / 4294967296.0
+                                   * (double)(c->processing_max
+                                              - c->processing_min));
+}
+
+/* A failed database step: try again soon, or leave the order to recovery
+ * (its lease runs out and another pass claims it). */
+static apr_interval_time_t job_failed(orders_job_t *job, apr_status_t rv)
+{
+    if (++job->failures < JOB_ATTEMPTS) {
+        return JOB_RETRY_DELAY;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, rv, job->s,
+                 "ORD00010: order %s: database unavailable, leaving it to "
+                 "the recovery pass", job->order_id);
+    return ORD_JOB_DONE;
+}
+
+static apr_interval_time_t job_step(void *data)
+{
+    orders_job_t *job = data;
+    apr_interval_time_t next = ORD_JOB_DONE, wait;
+    ord_store_conn_t conn;
+    apr_pool_t *scratch;
+    apr_time_t now;
+    apr_status_t rv;
+    ap_dbd_t *dbd;
+
+    apr_pool_create(&scratch, job->pool);
+    dbd = ap_dbd_open(scratch, job->s);
+    if (!dbd) {
+        next = job_failed(job, APR_EGENERAL);
+        goto leave;
+    }
+    orders_store_conn(dbd, &conn);
+    now = apr_time_now();
+    if (job->stage == STEP_CLAIM) {
+        wait = processing_time(&engine->conf);
+        rv = ord_store_claim(&conn, scratch, job->order_id, job->from,
+                             job->token, now,
+                             now + wait + engine->conf.recovery,
+                             &job->created_at);
+        if (rv == APR_SUCCESS) {
+            ord_metrics_claimed(orders_metrics, job->from);
+            job->started_at = now;
+            job->stage = STEP_COMPLETE;
+            job->failures = 0;
+            next = wait;
+        }
+        else if (rv != APR_NOTFOUND) {
+            next = job_failed(job, rv);
+        }
+    }
+    else {
+        rv = ord_store_complete(&conn, scratch, job->order_id, job->token,
+                                now);
+        if (rv == APR_SUCCESS) {
+            ord_metrics_completed(orders_metrics, now - job->started_at,
+                                  now - job->created_at);
+        }
+        else if (rv != APR_NOTFOUND) {
+            next = job_failed(job, rv);
+        }
+    }
+    ap_dbd_close(job->s, dbd);
+leave:
+    apr_pool_destroy(scratch);
+    return next;
+}
+
+static apr_status_t enqueue(const char *order_id, ord_status_e from)
+{
+    orders_job_t *job;
+    apr_pool_t *pool;
+    apr_status_t rv;
+
+    if (!engine) {
+        return APR_EINIT;
+    }
+    rv = ord_queue_job_pool(engine->queue, &pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    job = apr_pcalloc(pool, sizeof(*job));
+    job->s = engine->s;
+    job->pool = pool;
+    job->order_id = apr_pstrdup(pool, order_id);
+    job->from = from;
+    job->stage = STEP_CLAIM;
+    job->token = apr_psprintf(pool, "%s-%u", engine->token_prefix,
+                              apr_atomic_inc32(&engine->claims));
+    return ord_queue_push(engine->queue, pool, job_step, job);
+}
+
+void orders_engine_enqueue(server_rec *s, const char *order_id)
+{
+    apr_status_t rv = enqueue(order_id, ORD_PENDING);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s,
+                     "ORD00011: order %s waits for the recovery pass "
+                     "(queue full or not running)", order_id);
+    }
+}
+
+/* Makes sure the schema exists and the shared counters hold the database's
+ * figures for this server generation: done by the first child of each
+ * generation, under a global mutex so that the others wait for it. */
+static apr_status_t load_generation(server_rec *s, apr_pool_t *p)
+{
+    ord_store_totals_t totals;
+    ord_store_conn_t conn;
+    ap_dbd_t *dbd = NULL;
+    int generation = 0;
+    apr_status_t rv;
+
+    ap_mpm_query(AP_MPMQ_GENERATION, &generation);
+    if (apr_atomic_read32(&orders_metrics->loaded_generation)
+        == (apr_uint32_t)generation + 1) {
+        return APR_SUCCESS;
+    }
+    rv = apr_global_mutex_lock(load_mutex);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (apr_atomic_read32(&orders_metrics->loaded_generation)
+        == (apr_uint32_t)generation + 1) {
+        goto leave;
+    }
+    dbd = ap_dbd_open(p, s);
+    if (!dbd) {
+        rv = APR_EGENERAL;
+        goto leave;
+    }
+    orders_store_conn(dbd, &conn);
+    rv = ord_store_ensure_schema(&conn, p);
+    if (rv == APR_SUCCESS) {
+        rv = ord_store_totals(&conn, p, &totals);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ORD00023: loading the "
+                     "schema and counters failed: %s",
+                     orders_store_error(&conn));
+    }
+    else {
+        ord_metrics_load(orders_metrics, &totals);
+        apr_atomic_set32(&orders_metrics->loaded_generation,
+                         (apr_uint32_t)generation + 1);
+    }
+leave:
+    if (dbd) {
+        ap_dbd_close(s, dbd);
+    }
+    apr_global_mutex_unlock(load_mutex);
+    return rv;
+}
+
+/* The recovery pass: orders whose lease ran out are claimed again through
+ * this child's queue, as many as it has room for. */
+static apr_status_t recovery_pass(int state, void *data, apr_pool_t *p)
+{
+    apr_array_header_t *orphans;
+    ord_store_conn_t conn;
+    ap_dbd_t *dbd;
+    apr_status_t rv;
+    int i, room;
+
+    if (state == AP_WATCHDOG_STATE_STOPPING || !engine) {
+        return APR_SUCCESS;
+    }
+    rv = load_generation(engine->s, p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, engine->s,
+                     "ORD00020: cannot load the schema and counters from "
+                     "the database; trying again next pass");
+        return APR_SUCCESS;
+    }
+    room = engine->conf.queue_size
+           - (int)apr_atomic_read32(&engine->slot->gauges.held);
+    if (room <= 0) {
+        return APR_SUCCESS;
+    }
+    dbd = ap_dbd_open(p, engine->s);
+    if (!dbd) {
+        return APR_SUCCESS;   /* mod_dbd logged why; next pass tries again */
+    }
+    orders_store_conn(dbd, &conn);
+    rv = ord_store_orphans(&conn, p, apr_time_now(),
+                           room < RECOVERY_BATCH ? room : RECOVERY_BATCH,
+                           &orphans);
+    ap_dbd_close(engine->s, dbd);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, engine->s,
+                     "ORD00021: recovery pass could not read the database");
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < orphans->nelts; i++) {
+        ord_store_orphan_t *o = &APR_ARRAY_IDX(orphans, i, ord_store_orphan_t);
+        if (enqueue(o->order_id, o->status) != APR_SUCCESS) {
+            break;
+        }
+    }
+    if (orphans->nelts > 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, engine->s,
+                     "ORD00022: recovery pass took over %d order(s)", i);
+    }
+    return APR_SUCCESS;
+}
+
+int orders_engine_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    orders_server_conf_t conf = orders_server_settings(s);
+    ap_watchdog_t *wd;
+    apr_status_t rv;
+
+    rv = ap_global_mutex_create(&load_mutex, NULL, ORDERS_LOAD_MUTEX, NULL, s,
+                                pconf, 0);
+    if (rv != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!wd_get_instance || !wd_register) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ORD00030: mod_watchdog "
+                     "is missing; mod_orders needs it for recovery");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rv = wd_get_instance(&wd, ORDERS_WATCHDOG, 0, 1, pconf);
+    if (rv == APR_SUCCESS) {
+        rv = wd_register(wd, conf.recovery, s, recovery_pass);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ORD00031: cannot "
+                     "register the recovery pass with mod_watchdog");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
+static apr_status_t engine_stop(void *data)
+{
+    orders_engine_t *e = data;
+
+    engine = NULL;
+    ord_queue_destroy(e->queue);
+    ord_metrics_slot_release(e->slot);
+    return APR_SUCCESS;
+}
+
+void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    orders_engine_t *e;
+    unsigned char nonce[6];
+    apr_status_t rv;
+
+    if (!orders_metrics) {
+        return;     /* post_config did not run: nothing to serve */
+    }
+    rv = apr_global_mutex_child_init(&load_mutex,
+                                     apr_global_mutex_lockfile(load_mutex),
+                                     pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ORD00040: cannot "
+                     "attach the orders-load mutex in this child");
+        return;
+    }
+    e = apr_pcalloc(pchild, sizeof(*e));
+    e->s = s;
+    e->conf = orders_server_settings(s);
+    apr_generate_random_bytes(nonce, sizeof(nonce));
+    e->token_prefix = apr_psprintf(pchild, "%" APR_PID_T_FMT "-%02x%02x%02x"
+                                   "%02x%02x%02x", getpid(), nonce[0],
+                                   nonce[1], nonce[2], nonce[3], nonce[4],
+                                   nonce[5]);
+    e->slot = ord_metrics_slot_take(orders_metrics, (apr_uint32_t)getpid(),
+                                    ord_metrics_pid_alive);
+    if (!e->slot) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ORD00041: no free "
+                     "metrics slot for this child");
+        return;
+    }
+    rv = ord_queue_create(&e->queue, pchild, (apr_size_t)e->conf.workers,
+                          (apr_uint32_t)e->conf.queue_size, &e->slot->gauges);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ORD00042: cannot start "
+                     "the processing thread pool");
+        ord_metrics_slot_release(e->slot);
+        return;
+    }
+    /* Before any subpool goes, mod_dbd's connection pool included: the
+     * threads must stop while the connections they use still exist. */
+    apr_pool_pre_cleanup_register(pchild, e, engine_stop);
+    engine = e;
+
+    rv = load_generation(s, pchild);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ORD00043: cannot load "
+                     "the schema and counters from the database yet; the "
+                     "recovery pass will try again");
+    }
+}
+
+void orders_engine_register_mutex(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, ORDERS_LOAD_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+}

@@ -1,0 +1,304 @@
+/*
+ * mod_orders handler (SetHandler orders): request_rec -> ord_* -> HTTP.
+ *
+ * The only place that maps outcomes to HTTP statuses.  Every answer,
+ * errors included, is JSON: a handler that returned HTTP_xxx would have
+ * Apache replace the body with its HTML page, so errors are sent like
+ * any other body and OK is returned.
+ */
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include "mod_orders.h"
+#include "ord_json.h"
+#include "ord_route.h"
+
+APLOG_USE_MODULE(orders);
+
+/* The largest order body accepted; LimitRequestBody can only lower it. */
+#define ORDERS_BODY_MAX     (64 * 1024)
+#define RETRY_AFTER_SECONDS "5"
+
+int orders_send_json(request_rec *r, int status, const char *body)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_rputs(body, r);
+    ap_rputs("\n", r);
+    return OK;
+}
+
+int orders_send_error(request_rec *r, int status, const char *message)
+{
+    return orders_send_json(r, status, ord_json_error(r->pool, message));
+}
+
+static int send_unavailable(request_rec *r)
+{
+    apr_table_setn(r->headers_out, "Retry-After", RETRY_AFTER_SECONDS);
+    return orders_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+                             "the order database is unavailable; retry "
+                             "later");
+}
+
+/* Whether the request says its body is JSON: application/json, any case,
+ * parameters such as charset allowed. */
+static int body_is_json(request_rec *r)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    apr_size_t n = sizeof("application/json") - 1;
+
+    if (!ct) {
+        return 0;
+    }
+    while (*ct == ' ' || *ct == '\t') {
+        ct++;
+    }
+    if (ap_cstr_casecmpn(ct, "application/json", n) != 0) {
+        return 0;
+    }
+    ct += n;
+    while (*ct == ' ' || *ct == '\t') {
+        ct++;
+    }
+    return *ct == '\0' || *ct == ';';
+}
+
+/* Reads the whole body, at most `limit` bytes.  On failure *status is the
+ * HTTP status to answer with and *why the reason; AP_FILTER_ERROR means an
+ * input filter has answered already. */
+static apr_status_t read_body(request_rec *r, apr_off_t limit,
+                              const char **body, apr_size_t *len,
+                              int *status, const char **why)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool,
+                                                r->connection->bucket_alloc);
+    char *buf = apr_palloc(r->pool, (apr_size_t)limit + 1);
+    apr_size_t used = 0;
+    apr_status_t rv = APR_SUCCESS;
+    int seen_eos = 0;
+
+    while (!seen_eos) {
+        apr_bucket *b;
+        rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                            APR_BLOCK_READ, HUGE_STRING_LEN);
+        if (rv != APR_SUCCESS) {
+            *status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+            *why = *status == HTTP_REQUEST_ENTITY_TOO_LARGE
+                   ? "the order body is larger than this server accepts"
+                   : "the request body could not be read";
+            goto leave;
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t n;
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(b)) {
+                continue;
+            }
+            rv = apr_bucket_read(b, &data, &n, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                *status = HTTP_BAD_REQUEST;
+                *why = "the request body could not be read";
+                goto leave;
+            }
+            if (used + n > (apr_size_t)limit) {
+                *status = HTTP_REQUEST_ENTITY_TOO_LARGE;
+                *why = "the order body is larger than this server accepts";
+                rv = APR_ENOSPC;
+                goto leave;
+            }
+            memcpy(buf + used, data, n);
+            used += n;
+        }
+        apr_brigade_cleanup(bb);
+    }
+    buf[used] = '\0';
+    *body = buf;
+    *len = used;
+leave:
+    apr_brigade_destroy(bb);
+    return rv;
+}
+
+static int handle_create(request_rec *r, const char *mount)
+{
+    orders_server_conf_t conf = orders_server_settings(r->server);
+    ord_parse_limits_t limits;
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+    apr_off_t limit = ORDERS_BODY_MAX, lrb = ap_get_limit_req_body(r);
+    const char *body = NULL, *why = NULL;
+    ord_order_t *order, *existing;
+    ord_store_conn_t conn;
+    apr_size_t len = 0;
+    apr_time_t now;
+    ap_dbd_t *dbd;
+    int created = 0, status = HTTP_BAD_REQUEST;
+    apr_status_t rv;
+
+    if (!body_is_json(r)) {
+        return orders_send_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                 "an order must be sent as "
+                                 "Content-Type: application/json");
+    }
+    if (!cl && !te) {
+        return orders_send_error(r, HTTP_LENGTH_REQUIRED,
+                                 "send the order with a Content-Length or "
+                                 "chunked encoding");
+    }
+    if (lrb > 0 && lrb < limit) {
+        limit = lrb;
+    }
+    /* A declared length over the limit is refused before reading any of
+     * it; the connection is closed after the answer. */
+    if (cl && !te) {
+        apr_off_t declared;
+        char *end;
+        if (apr_strtoff(&declared, cl, &end, 10) == APR_SUCCESS && !*end
+            && declared > limit) {
+            r->connection->keepalive = AP_CONN_CLOSE;
+            return orders_send_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                     apr_psprintf(r->pool, "the order body "
+                                                  "must be at most %"
+                                                  APR_OFF_T_FMT " bytes",
+                                                  limit));
+        }
+    }
+    rv = read_body(r, limit, &body, &len, &status, &why);
+    if (rv == AP_FILTER_ERROR) {
+        return AP_FILTER_ERROR;
+    }
+    if (rv != APR_SUCCESS) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return orders_send_error(r, status, why);
+    }
+
+    limits.max_items = conf.max_items;
+    if (ord_json_parse_order(r->pool, body, len, &limits, &order, &why)
+        != APR_SUCCESS) {
+        return orders_send_error(r, HTTP_BAD_REQUEST, why);
+    }
+    if (!order->order_id.text) {
+        order->order_id.text = ord_order_new_id(r->pool);
+        order->order_id.is_int = 0;
+    }
+    now = apr_time_now();
+    order->created_at = now;
+    order->updated_at = now;
+
+    dbd = ap_dbd_acquire(r);
+    if (!dbd) {
+        return send_unavailable(r);
+    }
+    orders_store_conn(dbd, &conn);
+    rv = ord_store_insert(&conn, r->pool, order,
+                          now + orders_engine_intake_lease(r->server),
+                          &created);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "ORD00050: storing order "
+                      "%s failed: %s", order->order_id.text,
+                      orders_store_error(&conn));
+        return send_unavailable(r);
+    }
+    if (created) {
+        /* Counted before it is queued, so that the claim finds it counted. */
+        ord_metrics_created(orders_metrics);
+        orders_engine_enqueue(r->server, order->order_id.text);
+        apr_table_setn(r->headers_out, "Location",
+                       ord_route_order_path(r->pool, mount,
+                                            order->order_id.text));
+        return orders_send_json(r, HTTP_ACCEPTED,
+                                ord_json_order(r->pool, order));
+    }
+    rv = ord_store_get(&conn, r->pool, order->order_id.text, &existing);
+    if (rv != APR_SUCCESS) {
+        return send_unavailable(r);
+    }
+    if (ord_order_same_content(order, existing)) {
+        return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, existing));
+    }
+    return orders_send_error(r, HTTP_CONFLICT,
+                             apr_psprintf(r->pool, "order_id %s exists with "
+                                          "other content",
+                                          order->order_id.text));
+}
+
+static int handle_get(request_rec *r, const char *order_id)
+{
+    ord_store_conn_t conn;
+    ord_order_t *order;
+    ap_dbd_t *dbd = ap_dbd_acquire(r);
+    apr_status_t rv;
+
+    if (!dbd) {
+        return send_unavailable(r);
+    }
+    orders_store_conn(dbd, &conn);
+    rv = ord_store_get(&conn, r->pool, order_id, &order);
+    if (rv == APR_NOTFOUND) {
+        return orders_send_error(r, HTTP_NOT_FOUND,
+                                 "no order has that order_id");
+    }
+    if (rv != APR_SUCCESS) {
+        return send_unavailable(r);
+    }
+    return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, order));
+}
+
+/* Where the collection is mounted: the path of the <Location> whose
+ * SetHandler chose this handler.  SetHandler is a core directive, so it is
+ * core's section path that says it; ours exists only in sections that hold
+ * one of our own directives. */
+static const char *mount_of(request_rec *r)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+
+    return core->d;
+}
+
+int orders_handler(request_rec *r)
+{
+    const char *mount;
+    ord_route_t route;
+
+    if (!r->handler || strcmp(r->handler, "orders") != 0) {
+        return DECLINED;
+    }
+    mount = mount_of(r);
+    ord_route_match(r->pool, r->method, r->uri, mount, &route);
+    switch (route.action) {
+    case ORD_ROUTE_CREATE:
+        return handle_create(r, mount);
+    case ORD_ROUTE_GET:
+        return handle_get(r, route.order_id);
+    case ORD_ROUTE_METHOD_NOT_ALLOWED:
+        apr_table_setn(r->headers_out, "Allow", route.allow);
+        return orders_send_error(r, HTTP_METHOD_NOT_ALLOWED,
+                                 apr_pstrcat(r->pool, r->method, " is not "
+                                             "allowed here; use ",
+                                             route.allow, NULL));
+    case ORD_ROUTE_LIST:
+    case ORD_ROUTE_CANCEL:
+    case ORD_ROUTE_POPULATE:
+        return orders_send_error(r, HTTP_NOT_IMPLEMENTED,
+                                 "this part of the API is not available in "
+                                 "this version yet");
+    case ORD_ROUTE_NOT_FOUND:
+    default:
+        return orders_send_error(r, HTTP_NOT_FOUND,
+                                 "no such resource under the orders "
+                                 "collection");
+    }
+}

@@ -1,0 +1,473 @@
+/*
+ * ord_json: strict parsing of an order body and rendering of orders and
+ * errors with json-c.  See ord_json.h for the contract.
+ */
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <json.h>
+
+#include "ord_json.h"
+
+/* The order's shape is an object holding at most an array of scalars.  One
+ * level more is let through so that an object or array in item_ids gets a
+ * message naming the field; anything deeper the tokener refuses itself. */
+#define ORD_JSON_MAX_DEPTH 4
+
+#define ORD_JSON_OUT_FLAGS \
+    (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+static const char *const known_fields[] = {
+    "order_id", "user_id", "item_ids", "total_amount", "status", NULL
+};
+
+static int is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* The text of a JSON string literal (quotes included), unescaped. */
+static const char *decoded_string(apr_pool_t *p, const char *literal,
+                                  apr_size_t len)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *str;
+    const char *out = NULL;
+
+    if (!tok) {
+        return NULL;
+    }
+    str = json_tokener_parse_ex(tok, literal, (int)len);
+    if (json_object_is_type(str, json_type_string)) {
+        out = apr_pstrdup(p, json_object_get_string(str));
+    }
+    json_object_put(str);
+    json_tokener_free(tok);
+    return out;
+}
+
+/* json-c keeps the last of duplicate keys without a word, so the keys of the
+ * outermost object are read from the text itself; each is decoded by json-c
+ * (a key may be spelled with escapes).  The text is valid JSON already, so
+ * only strings and nesting need tracking.  json-c also takes 'single
+ * quoted' strings even in strict mode, which JSON does not: refused here. */
+static apr_status_t check_keys(apr_pool_t *p, const char *s, apr_size_t len,
+                               const char **error)
+{
+    apr_hash_t *seen = apr_hash_make(p);
+    apr_size_t i, start = 0;
+    int depth = 0, in_string = 0;
+
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\') {
+                i++;
+            }
+            else if (c == '"') {
+                apr_size_t j = i + 1;
+                in_string = 0;
+                while (j < len && is_json_space(s[j])) {
+                    j++;
+                }
+                if (depth == 1 && j < len && s[j] == ':') {
+                    const char *key = decoded_string(p, s + start,
+                                                     i + 1 - start);
+                    if (key && apr_hash_get(seen, key, APR_HASH_KEY_STRING)) {
+                        *error = apr_psprintf(p, "the field \"%s\" appears "
+                                              "more than once", key);
+                        return APR_EINVAL;
+                    }
+                    if (key) {
+                        apr_hash_set(seen, key, APR_HASH_KEY_STRING, key);
+                    }
+                }
+            }
+        }
+        else if (c == '"') {
+            in_string = 1;
+            start = i;
+        }
+        else if (c == '\'') {
+            *error = "the body is not valid JSON: strings take double quotes";
+            return APR_EINVAL;
+        }
+        else if (c == '{' || c == '[') {
+            depth++;
+        }
+        else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* An identifier field: a string checked by `text_ok`, or an integer in
+ * 0..2^53-1. */
+static apr_status_t parse_id(apr_pool_t *p, json_object *val,
+                             const char *field,
+                             int (*text_ok)(const char *, apr_size_t),
+                             const char *text_rule, ord_id_t *id,
+                             const char **error)
+{
+    if (json_object_is_type(val, json_type_int)) {
+        apr_int64_t n = json_object_get_int64(val);
+        if (!ord_int_id_valid(n)) {
+            *error = apr_psprintf(p, "%s must be an integer from 0 to "
+                                  "9007199254740991", field);
+            return APR_EINVAL;
+        }
+        id->text = apr_psprintf(p, "%" APR_INT64_T_FMT, n);
+        id->is_int = 1;
+        return APR_SUCCESS;
+    }
+    if (json_object_is_type(val, json_type_string)) {
+        const char *s = json_object_get_string(val);
+        apr_size_t len = (apr_size_t)json_object_get_string_len(val);
+        if (!text_ok(s, len)) {
+            *error = apr_psprintf(p, "%s must be %s", field, text_rule);
+            return APR_EINVAL;
+        }
+        id->text = apr_pstrmemdup(p, s, len);
+        id->is_int = 0;
+        return APR_SUCCESS;
+    }
+    *error = apr_psprintf(p, "%s must be a string or an integer", field);
+    return APR_EINVAL;
+}
+
+/* Appends one item (an integer or a string) to the canonical array. */
+static apr_status_t add_item(apr_pool_t *p, json_object *items,
+                             json_object *val, const char *text,
+                             apr_size_t len, apr_size_t index,
+                             const char **error)
+{
+    if (val && json_object_is_type(val, json_type_int)) {
+        apr_int64_t n = json_object_get_int64(val);
+        if (!ord_int_id_valid(n)) {
+            *error = apr_psprintf(p, "item_ids[%" APR_SIZE_T_FMT "] must be "
+                                  "an integer from 0 to 9007199254740991",
+                                  index);
+            return APR_EINVAL;
+        }
+        json_object_array_add(items, json_object_new_int64(n));
+        return APR_SUCCESS;
+    }
+    if (val) {
+        if (!json_object_is_type(val, json_type_string)) {
+            *error = apr_psprintf(p, "item_ids[%" APR_SIZE_T_FMT "] must be "
+                                  "an integer or a string", index);
+            return APR_EINVAL;
+        }
+        text = json_object_get_string(val);
+        len = (apr_size_t)json_object_get_string_len(val);
+    }
+    if (!ord_item_text_valid(text, len)) {
+        *error = apr_psprintf(p, "item_ids[%" APR_SIZE_T_FMT "] must be 1 "
+                              "to 64 characters with no control character",
+                              index);
+        return APR_EINVAL;
+    }
+    json_object_array_add(items, json_object_new_string_len(text, (int)len));
+    return APR_SUCCESS;
+}
+
+/* "item_1, item_2": pieces separated by commas, spaces around them
+ * ignored. */
+static apr_status_t add_items_from_list(apr_pool_t *p, json_object *items,
+                                        const char *s, apr_size_t len,
+                                        int max_items, const char **error)
+{
+    apr_size_t start = 0, count = 0;
+
+    while (start <= len) {
+        apr_size_t end = start, first, last;
+        apr_status_t rv;
+        while (end < len && s[end] != ',') {
+            end++;
+        }
+        first = start;
+        last = end;
+        while (first < last && s[first] == ' ') {
+            first++;
+        }
+        while (last > first && s[last - 1] == ' ') {
+            last--;
+        }
+        if (++count > (apr_size_t)max_items) {
+            *error = apr_psprintf(p, "item_ids must have at most %d items",
+                                  max_items);
+            return APR_EINVAL;
+        }
+        rv = add_item(p, items, NULL, s + first, last - first, count - 1,
+                      error);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        start = end + 1;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t parse_items(apr_pool_t *p, json_object *val,
+                                int max_items, const char **items_json,
+                                const char **error)
+{
+    json_object *items = json_object_new_array();
+    apr_status_t rv = APR_SUCCESS;
+
+    if (json_object_is_type(val, json_type_string)) {
+        rv = add_items_from_list(p, items, json_object_get_string(val),
+                                 (apr_size_t)json_object_get_string_len(val),
+                                 max_items, error);
+    }
+    else if (json_object_is_type(val, json_type_array)) {
+        apr_size_t i, n = json_object_array_length(val);
+        if (n == 0) {
+            *error = "item_ids must not be empty";
+            rv = APR_EINVAL;
+            goto leave;
+        }
+        if (n > (apr_size_t)max_items) {
+            *error = apr_psprintf(p, "item_ids must have at most %d items",
+                                  max_items);
+            rv = APR_EINVAL;
+            goto leave;
+        }
+        for (i = 0; i < n && rv == APR_SUCCESS; i++) {
+            rv = add_item(p, items, json_object_array_get_idx(val, i), NULL,
+                          0, i, error);
+        }
+    }
+    else {
+        *error = "item_ids must be an array of item ids or a comma-separated "
+                 "string";
+        rv = APR_EINVAL;
+    }
+    if (rv == APR_SUCCESS) {
+        *items_json = apr_pstrdup(p, json_object_to_json_string_ext(
+                                         items, ORD_JSON_OUT_FLAGS));
+    }
+leave:
+    json_object_put(items);
+    return rv;
+}
+
+static apr_status_t parse_amount(apr_pool_t *p, json_object *val,
+                                 ord_money_t *money, const char **error)
+{
+    const char *why = "must be a JSON number";
+
+    /* Parsed numbers keep their source text in json-c: read the money from
+     * it, never from the double. */
+    if ((json_object_is_type(val, json_type_int)
+         || json_object_is_type(val, json_type_double))
+        && ord_money_parse(json_object_to_json_string_ext(val,
+                                                          ORD_JSON_OUT_FLAGS),
+                           money, &why) == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    *error = apr_pstrcat(p, "total_amount ", why, NULL);
+    return APR_EINVAL;
+}
+
+static apr_status_t parse_fields(apr_pool_t *p, json_object *obj,
+                                 const ord_parse_limits_t *limits,
+                                 ord_order_t *order, const char **error)
+{
+    json_object *val;
+    apr_status_t rv;
+
+    json_object_object_foreach(obj, key, unused) {
+        int i;
+        (void)unused;
+        for (i = 0; known_fields[i] && strcmp(key, known_fields[i]); i++) {
+        }
+        if (!known_fields[i]) {
+            *error = apr_psprintf(p, "unknown field \"%s\"; an order has "
+                                  "order_id, user_id, item_ids, total_amount "
+                                  "and status", key);
+            return APR_EINVAL;
+        }
+    }
+    if (json_object_object_get_ex(obj, "order_id", &val)) {
+        rv = parse_id(p, val, "order_id", ord_order_id_text_valid,
+                      "1 to 64 characters of A-Z a-z 0-9 . _ : -",
+                      &order->order_id, error);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (!json_object_object_get_ex(obj, "user_id", &val)) {
+        *error = "user_id is required";
+        return APR_EINVAL;
+    }
+    rv = parse_id(p, val, "user_id", ord_user_id_text_valid,
+                  "1 to 64 printable characters", &order->user_id, error);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!json_object_object_get_ex(obj, "item_ids", &val)) {
+        *error = "item_ids is required";
+        return APR_EINVAL;
+    }
+    rv = parse_items(p, val, limits->max_items, &order->item_ids_json, error);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!json_object_object_get_ex(obj, "total_amount", &val)) {
+        *error = "total_amount is required";
+        return APR_EINVAL;
+    }
+    rv = parse_amount(p, val, &order->total_amount, error);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (json_object_object_get_ex(obj, "status", &val)
+        && !(json_object_is_type(val, json_type_string)
+             && strcmp(json_object_get_string(val), "Pending") == 0)) {
+        *error = "status may only be \"Pending\" when an order is placed";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_json_parse_order(apr_pool_t *p, const char *body,
+                                  apr_size_t len,
+                                  const ord_parse_limits_t *limits,
+                                  ord_order_t **order, const char **error)
+{
+    json_tokener *tok = json_tokener_new_ex(ORD_JSON_MAX_DEPTH);
+    json_object *obj = NULL;
+    enum json_tokener_error jerr;
+    ord_order_t *parsed;
+    apr_size_t end;
+    apr_status_t rv = APR_EINVAL;
+
+    if (!tok) {
+        *error = "the order could not be parsed";
+        return APR_ENOMEM;
+    }
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT
+                                | JSON_TOKENER_VALIDATE_UTF8);
+    obj = json_tokener_parse_ex(tok, body, (int)len);
+    jerr = json_tokener_get_error(tok);
+    if (jerr == json_tokener_continue) {
+        *error = len ? "the body ends before the JSON object does"
+                     : "the body is empty; send one JSON object";
+        goto leave;
+    }
+    if (jerr != json_tokener_success) {
+        *error = apr_psprintf(p, "the body is not valid JSON: %s",
+                              json_tokener_error_desc(jerr));
+        goto leave;
+    }
+    for (end = json_tokener_get_parse_end(tok); end < len; end++) {
+        if (!is_json_space(body[end])) {
+            *error = "the body has bytes after the JSON object";
+            goto leave;
+        }
+    }
+    if (!json_object_is_type(obj, json_type_object)) {
+        *error = "the body must be one JSON object";
+        goto leave;
+    }
+    if (check_keys(p, body, len, error) != APR_SUCCESS) {
+        goto leave;
+    }
+    parsed = apr_pcalloc(p, sizeof(*parsed));
+    parsed->status = ORD_PENDING;
+    rv = parse_fields(p, obj, limits, parsed, error);
+    if (rv == APR_SUCCESS) {
+        *order = parsed;
+    }
+leave:
+    json_object_put(obj);
+    json_tokener_free(tok);
+    return rv;
+}
+
+static json_object *id_to_json(ord_id_t id)
+{
+    if (!id.text) {
+        return NULL;
+    }
+    return id.is_int ? json_object_new_int64(apr_atoi64(id.text))
+                     : json_object_new_string(id.text);
+}
+
+static json_object *time_to_json(apr_pool_t *p, apr_time_t t)
+{
+    return t ? json_object_new_string(ord_time_format(p, t)) : NULL;
+}
+
+/* Seconds with exactly six decimals, written from the integer microseconds
+ * so that no rounding creeps in. */
+static json_object *duration_to_json(apr_pool_t *p, apr_time_t from,
+                                     apr_time_t to)
+{
+    apr_int64_t us;
+    const char *sign = "";
+
+    if (!from || !to) {
+        return NULL;
+    }
+    us = to - from;
+    if (us < 0) {
+        sign = "-";
+        us = -us;
+    }
+    return json_object_new_double_s(
+        (double)(to - from) / APR_USEC_PER_SEC,
+        apr_psprintf(p, "%s%" APR_INT64_T_FMT ".%06" APR_INT64_T_FMT, sign,
+                     us / APR_USEC_PER_SEC, us % APR_USEC_PER_SEC));
+}
+
+const char *ord_json_order(apr_pool_t *p, const ord_order_t *o)
+{
+    json_object *obj = json_object_new_object();
+    const char *out;
+
+    json_object_object_add(obj, "order_id", id_to_json(o->order_id));
+    json_object_object_add(obj, "user_id", id_to_json(o->user_id));
+    json_object_object_add(obj, "item_ids",
+                           json_tokener_parse(o->item_ids_json));
+    json_object_object_add(
+        obj, "total_amount",
+        json_object_new_double_s((double)o->total_amount.cents / 100,
+                                 ord_money_format(p, o->total_amount)));
+    json_object_object_add(obj, "status",
+                           json_object_new_string(ord_status_name(o->status)));
+    json_object_object_add(obj, "created_at", time_to_json(p, o->created_at));
+    json_object_object_add(obj, "updated_at", time_to_json(p, o->updated_at));
+    json_object_object_add(obj, "processing_started_at",
+                           time_to_json(p, o->processing_started_at));
+    json_object_object_add(obj, "completed_at",
+                           time_to_json(p, o->completed_at));
+    json_object_object_add(obj, "pending_duration",
+                           duration_to_json(p, o->created_at,
+                                            o->processing_started_at));
+    json_object_object_add(obj, "processing_duration",
+                           duration_to_json(p, o->processing_started_at,
+                                            o->completed_at));
+    json_object_object_add(obj, "total_duration",
+                           duration_to_json(p, o->created_at,
+                                            o->completed_at));
+    out = apr_pstrdup(p, json_object_to_json_string_ext(obj,
+                                                        ORD_JSON_OUT_FLAGS));
+    json_object_put(obj);
+    return out;
+}
+
+const char *ord_json_error(apr_pool_t *p, const char *message)
+{
+    json_object *obj = json_object_new_object();
+    const char *out;
+
+    json_object_object_add(obj, "error", json_object_new_string(message));
+    out = apr_pstrdup(p, json_object_to_json_string_ext(obj,
+                                                        ORD_JSON_OUT_FLAGS));
+    json_object_put(obj);
+    return out;
+}

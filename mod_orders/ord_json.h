@@ -1,0 +1,38 @@
+/*
+ * ord_json: the JSON faces of an order, through json-c.
+ *
+ * Parsing is strict (API.md section 2): one object, known fields only, no
+ * duplicate key, valid UTF-8, nothing but whitespace after it, each field
+ * checked by ord_order's rules.  Every error message names the field and is
+ * fit to show to the client.  Rendering produces the order object of API.md
+ * and the {"error": ...} body of every failure.
+ *
+ * Thread-safety: reentrant.  json-c objects never outlive a call; results
+ * come from the pool passed in.
+ */
+#ifndef ORD_JSON_H
+#define ORD_JSON_H
+
+#include <apr_pools.h>
+#include "ord_order.h"
+
+typedef struct {
+    int max_items;   /* OrdersMaxItems */
+} ord_parse_limits_t;
+
+/* Parses a POST /orders body into *order (status Pending, times 0, order_id
+ * NULL text when the client sent none).  APR_SUCCESS, or APR_EINVAL with
+ * *error a sentence naming the field. */
+apr_status_t ord_json_parse_order(apr_pool_t *p, const char *body,
+                                  apr_size_t len,
+                                  const ord_parse_limits_t *limits,
+                                  ord_order_t **order, const char **error);
+
+/* The order as API.md section 2 shows it, with durations derived from the
+ * timestamps (null where a time is not reached). */
+const char *ord_json_order(apr_pool_t *p, const ord_order_t *order);
+
+/* {"error": "<message>"} with the message escaped as JSON requires. */
+const char *ord_json_error(apr_pool_t *p, const char *message);
+
+#endif /* ORD_JSON_H */

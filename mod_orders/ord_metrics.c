@@ -1,0 +1,180 @@
+/*
+ * ord_metrics: counters in shared memory and their JSON.  See
+ * ord_metrics.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <json.h>
+
+#include "ord_metrics.h"
+
+apr_size_t ord_metrics_size(apr_uint32_t nslots)
+{
+    return offsetof(ord_metrics_t, slots)
+           + (apr_size_t)nslots * sizeof(ord_metrics_slot_t);
+}
+
+void ord_metrics_init(ord_metrics_t *m, apr_uint32_t nslots, apr_time_t now)
+{
+    memset(m, 0, ord_metrics_size(nslots));
+    m->nslots = nslots;
+    m->started_at = now;
+}
+
+void ord_metrics_load(ord_metrics_t *m, const ord_store_totals_t *t)
+{
+    int i;
+
+    for (i = 0; i < ORD_STATUS_COUNT; i++) {
+        apr_atomic_set64(&m->count[i], t->count[i]);
+    }
+    apr_atomic_set64(&m->processing_us_sum, t->processing_us_sum);
+    apr_atomic_set64(&m->from_creation_us_sum, t->from_creation_us_sum);
+}
+
+/* Decrements unless zero: a count that drifted (a child died between its
+ * commit and its update) must not wrap around to 2^64. */
+static void dec_floor(volatile apr_uint64_t *v)
+{
+    apr_uint64_t seen = apr_atomic_read64(v);
+
+    while (seen > 0) {
+        apr_uint64_t was = apr_atomic_cas64(v, seen - 1, seen);
+        if (was == seen) {
+            return;
+        }
+        seen = was;
+    }
+}
+
+void ord_metrics_created(ord_metrics_t *m)
+{
+    apr_atomic_inc64(&m->count[ORD_PENDING]);
+}
+
+void ord_metrics_claimed(ord_metrics_t *m, ord_status_e from)
+{
+    if (from == ORD_PENDING) {
+        dec_floor(&m->count[ORD_PENDING]);
+        apr_atomic_inc64(&m->count[ORD_PROCESSING]);
+    }
+}
+
+void ord_metrics_completed(ord_metrics_t *m, apr_time_t processing_us,
+                           apr_time_t from_creation_us)
+{
+    dec_floor(&m->count[ORD_PROCESSING]);
+    apr_atomic_inc64(&m->count[ORD_COMPLETED]);
+    apr_atomic_add64(&m->processing_us_sum,
+                     processing_us > 0 ? (apr_uint64_t)processing_us : 0);
+    apr_atomic_add64(&m->from_creation_us_sum,
+                     from_creation_us > 0 ? (apr_uint64_t)from_creation_us
+                                          : 0);
+}
+
+int ord_metrics_pid_alive(apr_uint32_t pid)
+{
+    return pid != 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+ord_metrics_slot_t *ord_metrics_slot_take(ord_metrics_t *m, apr_uint32_t pid,
+                                          ord_pid_alive_fn *alive)
+{
+    apr_uint32_t i;
+
+    for (i = 0; i < m->nslots; i++) {
+        ord_metrics_slot_t *slot = &m->slots[i];
+        apr_uint32_t owner = apr_atomic_read32(&slot->pid);
+        if ((owner == 0 || owner == pid || !alive(owner))
+            && apr_atomic_cas32(&slot->pid, pid, owner) == owner) {
+            apr_atomic_set32(&slot->gauges.held, 0);
+            apr_atomic_set32(&slot->gauges.running, 0);
+            return slot;
+        }
+    }
+    return NULL;
+}
+
+void ord_metrics_slot_release(ord_metrics_slot_t *slot)
+{
+    apr_atomic_set32(&slot->gauges.held, 0);
+    apr_atomic_set32(&slot->gauges.running, 0);
+    apr_atomic_set32(&slot->pid, 0);
+}
+
+void ord_metrics_read(ord_metrics_t *m, ord_pid_alive_fn *alive,
+                      apr_time_t now, ord_metrics_snapshot_t *s)
+{
+    apr_uint32_t i;
+    int st;
+
+    memset(s, 0, sizeof(*s));
+    for (st = 0; st < ORD_STATUS_COUNT; st++) {
+        s->count[st] = apr_atomic_read64(&m->count[st]);
+    }
+    s->processing_us_sum = apr_atomic_read64(&m->processing_us_sum);
+    s->from_creation_us_sum = apr_atomic_read64(&m->from_creation_us_sum);
+    for (i = 0; i < m->nslots; i++) {
+        apr_uint32_t owner = apr_atomic_read32(&m->slots[i].pid);
+        /* A crashed child never cleared its gauges: skip them. */
+        if (owner != 0 && alive(owner)) {
+            s->queue_depth += apr_atomic_read32(&m->slots[i].gauges.held);
+            s->workers_busy += apr_atomic_read32(&m->slots[i].gauges.running);
+        }
+    }
+    s->uptime_seconds = apr_time_sec(now - m->started_at);
+}
+
+/* Seconds with six decimals from integer microseconds: no float on the way
+ * to the text. */
+static json_object *average_seconds(apr_pool_t *p, apr_uint64_t sum_us,
+                                    apr_uint64_t n)
+{
+    apr_uint64_t avg = n ? sum_us / n : 0;
+
+    return json_object_new_double_s(
+        (double)avg / APR_USEC_PER_SEC,
+        apr_psprintf(p, "%" APR_UINT64_T_FMT ".%06" APR_UINT64_T_FMT,
+                     avg / APR_USEC_PER_SEC, avg % APR_USEC_PER_SEC));
+}
+
+const char *ord_metrics_json(apr_pool_t *p, const ord_metrics_snapshot_t *s)
+{
+    json_object *obj = json_object_new_object();
+    json_object *counts = json_object_new_object();
+    apr_uint64_t total = 0;
+    const char *out;
+    int st;
+
+    for (st = 0; st < ORD_STATUS_COUNT; st++) {
+        total += s->count[st];
+        json_object_object_add(counts, ord_status_name((ord_status_e)st),
+                               json_object_new_uint64(s->count[st]));
+    }
+    json_object_object_add(obj, "total_orders", json_object_new_uint64(total));
+    json_object_object_add(obj, "total_processed",
+                           json_object_new_uint64(s->count[ORD_COMPLETED]));
+    json_object_object_add(obj, "average_processing_time",
+                           average_seconds(p, s->processing_us_sum,
+                                           s->count[ORD_COMPLETED]));
+    json_object_object_add(obj, "average_processing_time_from_creation",
+                           average_seconds(p, s->from_creation_us_sum,
+                                           s->count[ORD_COMPLETED]));
+    json_object_object_add(obj, "status_counts", counts);
+    json_object_object_add(obj, "queue_depth",
+                           json_object_new_uint64(s->queue_depth));
+    json_object_object_add(obj, "workers_busy",
+                           json_object_new_uint64(s->workers_busy));
+    json_object_object_add(obj, "uptime_seconds",
+                           json_object_new_int64(s->uptime_seconds));
+    out = apr_pstrdup(p, json_object_to_json_string_ext(
+                             obj, JSON_C_TO_STRING_PLAIN));
+    json_object_put(obj);
+    return out;
+}

@@ -1,0 +1,83 @@
+/*
+ * ord_metrics: the counter table behind GET /metrics, in shared memory.
+ *
+ * One table serves every child of a server: status counts and the sums the
+ * averages come from, updated with 64-bit atomics as each transition
+ * commits, loaded from one aggregate query of the database when a server
+ * generation starts (so it agrees with the database after any restart), and
+ * never computed by scanning orders.  Each child also owns one slot where its
+ * queue publishes its gauges; a slot whose process is gone counts for
+ * nothing and is taken over by the next child that needs one.
+ *
+ * Thread- and process-safety: every update is one atomic operation or a
+ * compare-and-swap loop; readers see each counter whole, not all counters at
+ * one instant.  Counts never go below zero.
+ */
+#ifndef ORD_METRICS_H
+#define ORD_METRICS_H
+
+#include <apr_pools.h>
+
+#include "ord_order.h"
+#include "ord_queue.h"
+#include "ord_store.h"
+
+typedef struct {
+    volatile apr_uint32_t pid;      /* 0: free */
+    apr_uint32_t pad;
+    ord_queue_gauges_t gauges;
+} ord_metrics_slot_t;
+
+typedef struct {
+    volatile apr_uint64_t count[ORD_STATUS_COUNT];
+    volatile apr_uint64_t processing_us_sum;     /* over Completed */
+    volatile apr_uint64_t from_creation_us_sum;  /* over Completed */
+    volatile apr_uint32_t loaded_generation;     /* generation + 1; 0: none */
+    apr_uint32_t nslots;
+    apr_time_t started_at;
+    ord_metrics_slot_t slots[1];                 /* nslots of them */
+} ord_metrics_t;
+
+/* Whether process `pid` still runs. */
+typedef int ord_pid_alive_fn(apr_uint32_t pid);
+
+/* What GET /metrics shows, read from the table at one moment. */
+typedef struct {
+    apr_uint64_t count[ORD_STATUS_COUNT];
+    apr_uint64_t processing_us_sum;
+    apr_uint64_t from_creation_us_sum;
+    apr_uint64_t queue_depth;
+    apr_uint64_t workers_busy;
+    apr_int64_t uptime_seconds;
+} ord_metrics_snapshot_t;
+
+/* Bytes of a table with `nslots` child slots. */
+apr_size_t ord_metrics_size(apr_uint32_t nslots);
+/* Zeroes a table (fresh shared memory) and stamps its start. */
+void ord_metrics_init(ord_metrics_t *m, apr_uint32_t nslots, apr_time_t now);
+/* Replaces the counts with the database's. */
+void ord_metrics_load(ord_metrics_t *m, const ord_store_totals_t *totals);
+
+void ord_metrics_created(ord_metrics_t *m);
+/* A claim: from Pending it moves one count; a takeover of an expired
+ * Processing claim changes no count. */
+void ord_metrics_claimed(ord_metrics_t *m, ord_status_e from);
+void ord_metrics_completed(ord_metrics_t *m, apr_time_t processing_us,
+                           apr_time_t from_creation_us);
+
+/* Takes a slot for `pid`: a free one or one whose process is gone.  NULL
+ * when every slot belongs to a live process. */
+ord_metrics_slot_t *ord_metrics_slot_take(ord_metrics_t *m, apr_uint32_t pid,
+                                          ord_pid_alive_fn *alive);
+void ord_metrics_slot_release(ord_metrics_slot_t *slot);
+
+/* kill(pid, 0): alive, or alive under another user. */
+int ord_metrics_pid_alive(apr_uint32_t pid);
+
+void ord_metrics_read(ord_metrics_t *m, ord_pid_alive_fn *alive,
+                      apr_time_t now, ord_metrics_snapshot_t *snap);
+
+/* The JSON of API.md section 4. */
+const char *ord_metrics_json(apr_pool_t *p, const ord_metrics_snapshot_t *s);
+
+#endif /* ORD_METRICS_H */

@@ -1,0 +1,338 @@
+/*
+ * ord_store: SQL through apr_dbd.  See ord_store.h for the contract.
+ *
+ * Placeholders are apr_dbd's (%s, %lld), which it turns into ? or $N; every
+ * argument goes in as text through the p* calls and the column types do the
+ * rest.  Results are always read to the end: SQLite keeps a statement (and
+ * its lock) open until then.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "ord_schema.h"
+#include "ord_store.h"
+
+#define ORDER_COLUMNS \
+    "order_id, order_id_int, user_id, user_id_int, item_ids, "            \
+    "amount_cents, amount_scale, status, created_us, updated_us, "         \
+    "started_us, completed_us"
+
+static const char sql_insert[] =
+    "INSERT INTO orders (order_id, order_id_int, user_id, user_id_int, "
+    "item_ids, amount_cents, amount_scale, status, created_us, updated_us, "
+    "lease_until_us) "
+    "VALUES (%s, %d, %s, %d, %s, %lld, %d, 'Pending', %lld, %lld, %lld) "
+    "ON CONFLICT (order_id) DO NOTHING";
+
+static const char sql_get[] =
+    "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = %s";
+
+static const char sql_claim_pending[] =
+    "UPDATE orders SET status = 'Processing', claim_token = %s, "
+    "started_us = %lld, updated_us = %lld, lease_until_us = %lld "
+    "WHERE order_id = %s AND status = 'Pending' "
+    "RETURNING created_us";
+
+static const char sql_claim_expired[] =
+    "UPDATE orders SET claim_token = %s, "
+    "started_us = %lld, updated_us = %lld, lease_until_us = %lld "
+    "WHERE order_id = %s AND status = 'Processing' AND lease_until_us < %lld "
+    "RETURNING created_us";
+
+static const char sql_complete[] =
+    "UPDATE orders SET status = 'Completed', completed_us = %lld, "
+    "updated_us = %lld, lease_until_us = NULL "
+    "WHERE order_id = %s AND status = 'Processing' AND claim_token = %s";
+
+static const char sql_orphans[] =
+    "SELECT order_id, status FROM orders "
+    "WHERE status IN ('Pending', 'Processing') AND lease_until_us < %lld "
+    "ORDER BY lease_until_us LIMIT %d";
+
+static const char sql_totals[] =
+    "SELECT status, COUNT(*), "
+    "COALESCE(SUM(completed_us - started_us), 0), "
+    "COALESCE(SUM(completed_us - created_us), 0) "
+    "FROM orders GROUP BY status";
+
+/* The statement for `sql`, prepared on this connection the first time it is
+ * asked for; the SQL text's address is its key. */
+static apr_status_t statement(ord_store_conn_t *c, const char *sql,
+                              apr_dbd_prepared_t **stmt)
+{
+    apr_dbd_prepared_t *found = apr_hash_get(c->prepared, &sql, sizeof(sql));
+    const char *label;
+
+    if (found) {
+        *stmt = found;
+        return APR_SUCCESS;
+    }
+    /* PostgreSQL names prepared statements per connection: one name each. */
+    label = apr_psprintf(c->pool, "ord_%pp", (const void *)sql);
+    c->last_error = apr_dbd_prepare(c->driver, c->pool, c->handle, sql,
+                                    label, &found);
+    if (c->last_error != 0) {
+        return APR_EGENERAL;
+    }
+    apr_hash_set(c->prepared, apr_pmemdup(c->pool, &sql, sizeof(sql)),
+                 sizeof(sql), found);
+    *stmt = found;
+    return APR_SUCCESS;
+}
+
+static apr_status_t exec(ord_store_conn_t *c, apr_pool_t *p, const char *sql,
+                         const char **args, int nargs, int *nrows)
+{
+    apr_dbd_prepared_t *stmt;
+    apr_status_t rv = statement(c, sql, &stmt);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    c->last_error = apr_dbd_pquery(c->driver, p, c->handle, nrows, stmt,
+                                   nargs, args);
+    return c->last_error ? APR_EGENERAL : APR_SUCCESS;
+}
+
+/* Runs a SELECT (or a RETURNING) and collects every row, as arrays of
+ * column texts (NULL for SQL NULL). */
+static apr_status_t select_rows(ord_store_conn_t *c, apr_pool_t *p,
+                                const char *sql, const char **args, int nargs,
+                                int ncols, apr_array_header_t **rows)
+{
+    apr_dbd_prepared_t *stmt;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *out;
+    apr_status_t rv = statement(c, sql, &stmt);
+    int got;
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    c->last_error = apr_dbd_pselect(c->driver, p, c->handle, &res, stmt, 0,
+                                    nargs, args);
+    if (c->last_error != 0) {
+        return APR_EGENERAL;
+    }
+    out = apr_array_make(p, 4, sizeof(const char **));
+    while ((got = apr_dbd_get_row(c->driver, p, res, &row, -1)) == 0) {
+        const char **cols = apr_pcalloc(p, ncols * sizeof(*cols));
+        int i;
+        for (i = 0; i < ncols; i++) {
+            const char *v = apr_dbd_get_entry(c->driver, row, i);
+            cols[i] = v ? apr_pstrdup(p, v) : NULL;
+        }
+        APR_ARRAY_PUSH(out, const char **) = cols;
+    }
+    /* -1 is the normal end of the rows; anything else is a failure. */
+    if (got != -1) {
+        c->last_error = got;
+        return APR_EGENERAL;
+    }
+    *rows = out;
+    return APR_SUCCESS;
+}
+
+static const char *int64_text(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+static apr_int64_t text_int64(const char *s)
+{
+    return s ? apr_atoi64(s) : 0;
+}
+
+apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p)
+{
+    const char *name = apr_dbd_name(c->driver);
+    const char *script = strcmp(name, "pgsql") == 0 ? ord_schema_pgsql
+                                                    : ord_schema_sqlite;
+    char *copy = apr_pstrdup(p, script), *last = NULL, *one;
+    int nrows;
+
+    /* Drivers differ in running several statements at once: run each. */
+    for (one = apr_strtok(copy, ";", &last); one;
+         one = apr_strtok(NULL, ";", &last)) {
+        const char *s = one;
+        while (*s == ' ' || *s == '\n' || *s == '\t') {
+            s++;
+        }
+        if (*s == '\0') {
+            continue;
+        }
+        c->last_error = apr_dbd_query(c->driver, c->handle, &nrows, s);
+        if (c->last_error != 0) {
+            return APR_EGENERAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_store_insert(ord_store_conn_t *c, apr_pool_t *p,
+                              const ord_order_t *o, apr_time_t lease_until,
+                              int *created)
+{
+    const char *args[11];
+    int nrows = 0;
+    apr_status_t rv;
+
+    args[0] = o->order_id.text;
+    args[1] = o->order_id.is_int ? "1" : "0";
+    args[2] = o->user_id.text;
+    args[3] = o->user_id.is_int ? "1" : "0";
+    args[4] = o->item_ids_json;
+    args[5] = int64_text(p, o->total_amount.cents);
+    args[6] = apr_itoa(p, o->total_amount.scale);
+    args[7] = int64_text(p, o->created_at);
+    args[8] = int64_text(p, o->updated_at);
+    args[9] = int64_text(p, lease_until);
+    args[10] = NULL;
+    rv = exec(c, p, sql_insert, args, 10, &nrows);
+    if (rv == APR_SUCCESS) {
+        *created = nrows == 1;
+    }
+    return rv;
+}
+
+apr_status_t ord_store_get(ord_store_conn_t *c, apr_pool_t *p,
+                           const char *order_id, ord_order_t **order)
+{
+    const char *args[1] = { order_id };
+    apr_array_header_t *rows;
+    const char **col;
+    ord_order_t *o;
+    apr_status_t rv = select_rows(c, p, sql_get, args, 1, 12, &rows);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts == 0) {
+        return APR_NOTFOUND;
+    }
+    col = APR_ARRAY_IDX(rows, 0, const char **);
+    o = apr_pcalloc(p, sizeof(*o));
+    o->order_id.text = col[0];
+    o->order_id.is_int = text_int64(col[1]) != 0;
+    o->user_id.text = col[2];
+    o->user_id.is_int = text_int64(col[3]) != 0;
+    o->item_ids_json = col[4];
+    o->total_amount.cents = text_int64(col[5]);
+    o->total_amount.scale = (int)text_int64(col[6]);
+    if (ord_status_parse(col[7], &o->status) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    o->created_at = text_int64(col[8]);
+    o->updated_at = text_int64(col[9]);
+    o->processing_started_at = text_int64(col[10]);
+    o->completed_at = text_int64(col[11]);
+    *order = o;
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_store_claim(ord_store_conn_t *c, apr_pool_t *p,
+                             const char *order_id, ord_status_e from,
+                             const char *token, apr_time_t now,
+                             apr_time_t lease_until, apr_time_t *created_at)
+{
+    const char *args[6];
+    apr_array_header_t *rows;
+    apr_status_t rv;
+
+    args[0] = token;
+    args[1] = int64_text(p, now);
+    args[2] = args[1];
+    args[3] = int64_text(p, lease_until);
+    args[4] = order_id;
+    args[5] = args[1];
+    rv = select_rows(c, p,
+                     from == ORD_PENDING ? sql_claim_pending
+                                         : sql_claim_expired,
+                     args, from == ORD_PENDING ? 5 : 6, 1, &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts != 1) {
+        return APR_NOTFOUND;
+    }
+    *created_at = text_int64(APR_ARRAY_IDX(rows, 0, const char **)[0]);
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_store_complete(ord_store_conn_t *c, apr_pool_t *p,
+                                const char *order_id, const char *token,
+                                apr_time_t now)
+{
+    const char *args[4];
+    int nrows = 0;
+    apr_status_t rv;
+
+    args[0] = int64_text(p, now);
+    args[1] = args[0];
+    args[2] = order_id;
+    args[3] = token;
+    rv = exec(c, p, sql_complete, args, 4, &nrows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return nrows == 1 ? APR_SUCCESS : APR_NOTFOUND;
+}
+
+apr_status_t ord_store_orphans(ord_store_conn_t *c, apr_pool_t *p,
+                               apr_time_t now, int max,
+                               apr_array_header_t **orphans)
+{
+    const char *args[2];
+    apr_array_header_t *rows, *out;
+    apr_status_t rv;
+    int i;
+
+    args[0] = int64_text(p, now);
+    args[1] = apr_itoa(p, max);
+    rv = select_rows(c, p, sql_orphans, args, 2, 2, &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    out = apr_array_make(p, rows->nelts, sizeof(ord_store_orphan_t));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **col = APR_ARRAY_IDX(rows, i, const char **);
+        ord_store_orphan_t *o = apr_array_push(out);
+        o->order_id = col[0];
+        if (ord_status_parse(col[1], &o->status) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    *orphans = out;
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_store_totals(ord_store_conn_t *c, apr_pool_t *p,
+                              ord_store_totals_t *totals)
+{
+    apr_array_header_t *rows;
+    ord_store_totals_t t;
+    apr_status_t rv = select_rows(c, p, sql_totals, NULL, 0, 4, &rows);
+    int i;
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    memset(&t, 0, sizeof(t));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **col = APR_ARRAY_IDX(rows, i, const char **);
+        ord_status_e status;
+        if (ord_status_parse(col[0], &status) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        t.count[status] = (apr_uint64_t)text_int64(col[1]);
+        if (status == ORD_COMPLETED) {
+            t.processing_us_sum = (apr_uint64_t)text_int64(col[2]);
+            t.from_creation_us_sum = (apr_uint64_t)text_int64(col[3]);
+        }
+    }
+    *totals = t;
+    return APR_SUCCESS;
+}

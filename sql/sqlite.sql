@@ -1,0 +1,25 @@
+-- mod_orders schema for SQLite (DBDriver sqlite3).
+-- mod_orders creates it itself when it is missing; this file is the same
+-- text, for DBAs.  Times are integer microseconds since the epoch (UTC);
+-- money is integer hundredths plus the number of decimals the client sent.
+CREATE TABLE IF NOT EXISTS orders (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id       TEXT    NOT NULL UNIQUE,
+    order_id_int   INTEGER NOT NULL,
+    user_id        TEXT    NOT NULL,
+    user_id_int    INTEGER NOT NULL,
+    item_ids       TEXT    NOT NULL,
+    amount_cents   INTEGER NOT NULL,
+    amount_scale   INTEGER NOT NULL,
+    status         TEXT    NOT NULL,
+    created_us     INTEGER NOT NULL,
+    updated_us     INTEGER NOT NULL,
+    started_us     INTEGER,
+    completed_us   INTEGER,
+    lease_until_us INTEGER,
+    claim_token    TEXT
+);
+CREATE INDEX IF NOT EXISTS orders_unfinished
+    ON orders (lease_until_us) WHERE status IN ('Pending', 'Processing');
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, seq);
+CREATE INDEX IF NOT EXISTS orders_by_user ON orders (user_id, seq);
