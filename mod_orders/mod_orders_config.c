@@ -12,17 +12,21 @@
 
 #include "mod_orders.h"
 
-#define DEFAULT_WORKERS         8
-#define DEFAULT_QUEUE_SIZE      10000
-#define DEFAULT_PROCESSING      apr_time_from_sec(2)
-#define DEFAULT_RECOVERY        apr_time_from_sec(10)
-#define DEFAULT_MAX_ITEMS       1000
+/* Defaults and ranges: the same macros feed the setters and the help text
+ * that `apache2 -L` prints, which a test compares with conf/orders.conf. */
+#define DEFAULT_WORKERS             8
+#define DEFAULT_QUEUE_SIZE          10000
+#define DEFAULT_PROCESSING_SECONDS  2
+#define DEFAULT_RECOVERY_SECONDS    10
+#define DEFAULT_MAX_ITEMS           1000
 
 #define MAX_WORKERS             1024
 #define MAX_QUEUE_SIZE          10000000
 #define MAX_PROCESSING_SECONDS  3600
 #define MAX_RECOVERY_SECONDS    3600
 #define MAX_ITEMS               100000
+
+#define S(x) APR_STRINGIFY(x)
 
 void *orders_create_server_conf(apr_pool_t *p, server_rec *s)
 {
@@ -84,11 +88,11 @@ orders_server_conf_t orders_server_settings(server_rec *s)
         c.queue_size = DEFAULT_QUEUE_SIZE;
     }
     if (c.processing_min == ORDERS_UNSET) {
-        c.processing_min = DEFAULT_PROCESSING;
-        c.processing_max = DEFAULT_PROCESSING;
+        c.processing_min = apr_time_from_sec(DEFAULT_PROCESSING_SECONDS);
+        c.processing_max = c.processing_min;
     }
     if (c.recovery == ORDERS_UNSET) {
-        c.recovery = DEFAULT_RECOVERY;
+        c.recovery = apr_time_from_sec(DEFAULT_RECOVERY_SECONDS);
     }
     if (c.max_items == ORDERS_UNSET) {
         c.max_items = DEFAULT_MAX_ITEMS;
@@ -199,24 +203,21 @@ static const char *set_max_items(cmd_parms *cmd, void *dc, const char *arg)
 
 const command_rec orders_cmds[] = {
     AP_INIT_TAKE1("OrdersWorkers", set_workers, NULL, RSRC_CONF,
-                  "threads of each child's processing pool (1-1024, "
-                  "default 8)"),
+                  "threads of each child's processing pool (1-"
+                  S(MAX_WORKERS) ", default " S(DEFAULT_WORKERS) ")"),
     AP_INIT_TAKE1("OrdersQueueSize", set_queue_size, NULL, RSRC_CONF,
-                  "orders each child holds in memory at most (1-10000000, "
-                  "default 10000)"),
+                  "orders each child holds in memory at most (1-"
+                  S(MAX_QUEUE_SIZE) ", default " S(DEFAULT_QUEUE_SIZE) ")"),
     AP_INIT_TAKE12("OrdersProcessingTime", set_processing_time, NULL,
                    RSRC_CONF, "simulated processing time in seconds: MIN "
-                   "[MAX] (0-3600, default 2)"),
+                   "[MAX] (0-" S(MAX_PROCESSING_SECONDS) ", default "
+                   S(DEFAULT_PROCESSING_SECONDS) ")"),
     AP_INIT_TAKE1("OrdersRecoveryInterval", set_recovery, NULL, RSRC_CONF,
                   "seconds between passes that take over orders nobody is "
-                  "processing (1-3600, default 10)"),
+                  "processing (1-" S(MAX_RECOVERY_SECONDS) ", default "
+                  S(DEFAULT_RECOVERY_SECONDS) ")"),
     AP_INIT_TAKE1("OrdersMaxItems", set_max_items, NULL, RSRC_CONF,
-                  "most entries in item_ids (1-100000, default 1000)"),
-    AP_INIT_FLAG("OrdersPopulate", ap_set_flag_slot,
-                 (void *)APR_OFFSETOF(orders_dir_conf_t, populate), OR_OPTIONS,
-                 "On enables POST .../populate (default Off)"),
-    AP_INIT_FLAG("OrdersBindUser", ap_set_flag_slot,
-                 (void *)APR_OFFSETOF(orders_dir_conf_t, bind_user),
-                 OR_OPTIONS, "On binds orders to REMOTE_USER (default Off)"),
+                  "most entries in item_ids (1-" S(MAX_ITEMS) ", default "
+                  S(DEFAULT_MAX_ITEMS) ")"),
     {NULL}
 };

@@ -160,6 +160,9 @@ static apr_interval_time_t job_step(void *data)
         if (rv == APR_SUCCESS) {
             ord_metrics_completed(orders_metrics, now - job->started_at,
                                   now - job->created_at);
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, job->s,
+                         "ORD00012: order %s completed under claim %s",
+                         job->order_id, job->token);
         }
         else if (rv != APR_NOTFOUND) {
             next = job_failed(job, rv);

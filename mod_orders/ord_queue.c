@@ -94,7 +94,8 @@ apr_status_t ord_queue_create(ord_queue_t **queue, apr_pool_t *p,
         goto leave;
     }
     apr_allocator_owner_set(allocator, q->jobs);
-    rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, q->jobs);
+    /* In `p`, not in `jobs`: clearing `jobs` must leave the lock in place. */
+    rv = apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (rv != APR_SUCCESS) {
         goto leave;
     }
@@ -142,6 +143,8 @@ apr_status_t ord_queue_destroy(ord_queue_t *queue)
     if (queue->threads) {
         rv = apr_thread_pool_destroy(queue->threads);
         queue->threads = NULL;
+        /* The jobs the pool dropped still have their pools: free them. */
+        apr_pool_clear(queue->jobs);
     }
     apr_atomic_set32(&queue->gauges->held, 0);
     apr_atomic_set32(&queue->gauges->running, 0);

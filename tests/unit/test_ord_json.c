@@ -17,6 +17,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "unit_support.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -1627,26 +1629,6 @@ static void test_retry_with_other_types_is_other_content(void **state)
 
 /* ------------------------------------------------------------------ */
 
-static int group_setup(void **state)
-{
-    apr_pool_t *p = NULL;
-    if (apr_initialize() != APR_SUCCESS) {
-        return -1;
-    }
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    apr_pool_destroy((apr_pool_t *)*state);
-    apr_terminate();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1805,5 +1787,5 @@ int main(void)
         cmocka_unit_test(test_retry_comma_string_equals_string_array),
         cmocka_unit_test(test_retry_with_other_types_is_other_content),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }

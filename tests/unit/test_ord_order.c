@@ -15,6 +15,8 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "unit_support.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -723,26 +725,6 @@ static void test_time_format_after_2038(void **state)
 
 /* ------------------------------------------------------------------ */
 
-static int group_setup(void **state)
-{
-    apr_pool_t *p = NULL;
-    if (apr_initialize() != APR_SUCCESS) {
-        return -1;
-    }
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    apr_pool_destroy((apr_pool_t *)*state);
-    apr_terminate();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -811,5 +793,5 @@ int main(void)
         cmocka_unit_test(test_time_format_microsecond_part),
         cmocka_unit_test(test_time_format_after_2038),
     };
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }

@@ -1,0 +1,257 @@
+"""A private Apache httpd with mod_orders, started for the tests.
+
+Each Server lives in its own temporary directory: configuration rendered by
+conf/render.sh (the same template `make run` uses), its SQLite database,
+logs and pid file.  It listens on a free loopback port and is stopped by its
+PID.  Nothing here mocks httpd or the database.
+"""
+import asyncio
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RENDER = os.path.join(ROOT, "conf", "render.sh")
+IS_ROOT = os.geteuid() == 0
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, interval=0.05, what="condition"):
+    """Polls `predicate` until it returns a true value or `timeout` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body[:200]!r}>"
+
+
+class Server:
+    def __init__(self, processing_time="0.2", recovery_interval="1",
+                 workers="8", extra_conf="", driver="sqlite3", params=None):
+        self.dir = tempfile.mkdtemp(prefix="mod_orders-test-")
+        os.chmod(self.dir, 0o755)   # the children (www-data) must reach it
+        self.port = free_port()
+        self.driver = driver
+        self.params = params
+        self.env = dict(os.environ,
+                        ORDERS_PROCESSING_TIME=str(processing_time),
+                        ORDERS_RECOVERY_INTERVAL=str(recovery_interval),
+                        ORDERS_WORKERS=str(workers),
+                        ORDERS_LOGLEVEL="warn orders:debug")
+        self.extra_conf = extra_conf
+        self.proc = None
+        self.db_path = os.path.join(self.dir, "db", "orders.db")
+        self.error_log = os.path.join(self.dir, "log", "error_log")
+        self.render()
+
+    # -- life cycle -------------------------------------------------------
+    def render(self):
+        args = ["sh", RENDER, self.dir, str(self.port), self.driver]
+        if self.params:
+            args.append(self.params)
+        subprocess.run(args, check=True, env=self.env)
+        with open(os.path.join(self.dir, "conf.d", "test.conf"), "w") as f:
+            f.write(self.extra_conf)
+
+    @property
+    def conf(self):
+        return os.path.join(self.dir, "httpd.conf")
+
+    def start(self, timeout=30):
+        assert self.proc is None, "already started"
+        self.proc = subprocess.Popen(["apache2", "-f", self.conf, "-DFOREGROUND"],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.dir, "log", "stderr"), "ab"),
+                                     env=self.env)
+
+        def answers():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"httpd exited with {self.proc.returncode}:\n"
+                                     + self.read_log()[-3000:])
+            try:
+                return self.get("/metrics").status == 200
+            except OSError:
+                return False
+        wait_for(answers, timeout, what="httpd to answer")
+        return self
+
+    def children(self):
+        """PIDs of the parent's child processes."""
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        return [int(x) for x in out.split()]
+
+    def kill_children(self):
+        """SIGKILL every child (the parent stays and forks new ones)."""
+        pids = self.children()
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
+
+    def graceful(self):
+        os.kill(self.proc.pid, signal.SIGUSR1)
+
+    def stop(self, timeout=30):
+        if self.proc is None:
+            return
+        children = self.children()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        # The parent reaps its children before it exits; make sure of it.
+        for pid in children:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            os.kill(pid, signal.SIGKILL)
+        self.proc = None
+
+    def kill(self):
+        """SIGKILL the parent and all children: a crash of the whole server."""
+        for pid in self.children():
+            os.kill(pid, signal.SIGKILL)
+        self.proc.kill()
+        self.proc.wait(10)
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- HTTP ---------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body)
+            if isinstance(body, str):
+                body = body.encode()
+            hdrs = dict(headers or {})
+            if body is not None and "Content-Type" not in hdrs:
+                hdrs["Content-Type"] = "application/json"
+            conn.request(method, path, body=body, headers=hdrs)
+            r = conn.getresponse()
+            return Response(r.status, r.getheaders(), r.read())
+        finally:
+            conn.close()
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body, **kw):
+        return self.request("POST", path, body=body, **kw)
+
+    def metrics(self):
+        r = self.get("/metrics")
+        assert r.status == 200, r
+        return r.json()
+
+    # -- database (read through the sqlite3 CLI as the server's user, so that
+    # no file of the database is ever created by root) ----------------------
+    def sql(self, query):
+        cmd = ["sqlite3", "-json", self.db_path, query]
+        if IS_ROOT:
+            cmd = ["runuser", "-u", "www-data", "--"] + cmd
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        return json.loads(out) if out.strip() else []
+
+    def db_status_counts(self):
+        rows = self.sql("SELECT status, COUNT(*) AS n FROM orders GROUP BY status")
+        counts = {"Pending": 0, "Processing": 0, "Completed": 0, "Cancelled": 0}
+        for row in rows:
+            counts[row["status"]] = row["n"]
+        return counts
+
+    # -- logs -----------------------------------------------------------------
+    def read_log(self):
+        try:
+            with open(self.error_log, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def crashes(self, allow_killed=False):
+        """error_log lines that tell of a crash."""
+        bad = []
+        for line in self.read_log().splitlines():
+            if ("Segmentation fault" in line or "AddressSanitizer" in line
+                    or "runtime error" in line or "Aborted" in line
+                    or ("exit signal" in line
+                        and not (allow_killed and "Killed (9)" in line))):
+                bad.append(line)
+        return bad
+
+    def completions(self):
+        """Order ids of every completion this server logged (ORD00012)."""
+        ids = []
+        for line in self.read_log().splitlines():
+            if "ORD00012:" in line:
+                ids.append(line.split("ORD00012: order ", 1)[1].split(" ", 1)[0])
+        return ids
+
+
+async def _one_post(port, body, results, start):
+    await start.wait()
+    t0 = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    data = json.dumps(body).encode()
+    writer.write(b"POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 b"Content-Type: application/json\r\nConnection: close\r\n"
+                 + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+    await writer.drain()
+    raw = await reader.read()
+    writer.close()
+    status = int(raw.split(b" ", 2)[1])
+    results.append((status, time.monotonic() - t0, body.get("order_id")))
+
+
+def concurrent_posts(port, bodies, timeout=120):
+    """POSTs every body on its own connection, all at once.  Returns
+    [(status, seconds, order_id)]."""
+    async def run():
+        results = []
+        start = asyncio.Event()
+        tasks = [asyncio.ensure_future(_one_post(port, b, results, start)) for b in bodies]
+        await asyncio.sleep(0)
+        start.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout)
+        return results
+    return asyncio.run(run())

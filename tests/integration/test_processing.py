@@ -1,0 +1,134 @@
+"""Processing under load and through crashes: every accepted order reaches
+Completed exactly once, and /metrics agrees with the database."""
+import collections
+import time
+
+import pytest
+
+from orders_server import Server, concurrent_posts, wait_for
+
+
+def order(i, prefix):
+    return {"order_id": f"{prefix}-{i}", "user_id": i % 50,
+            "item_ids": [i, f"item-{i}"], "total_amount": 10.05 + i}
+
+
+def all_completed(server, n):
+    counts = server.db_status_counts()
+    return counts["Completed"] == n and sum(counts.values()) == n
+
+
+def assert_metrics_match_database(server):
+    """The shared-memory figures equal an aggregate of the table."""
+    db = server.db_status_counts()
+    m = server.metrics()
+    assert m["status_counts"] == db
+    assert m["total_orders"] == sum(db.values())
+    assert m["total_processed"] == db["Completed"]
+    avg = server.sql("SELECT AVG(completed_us - started_us) / 1e6 AS p, "
+                     "AVG(completed_us - created_us) / 1e6 AS c "
+                     "FROM orders WHERE status = 'Completed'")[0]
+    assert m["average_processing_time"] == pytest.approx(avg["p"], abs=1e-5)
+    assert m["average_processing_time_from_creation"] == pytest.approx(avg["c"], abs=1e-5)
+
+
+def assert_completed_once(server, ids):
+    seen = collections.Counter(server.completions())
+    assert {i: seen[i] for i in ids if seen[i] != 1} == {}
+
+
+@pytest.fixture
+def fresh():
+    servers = []
+
+    def make(**kw):
+        s = Server(**kw)
+        servers.append(s)
+        return s
+    yield make
+    for s in servers:
+        s.cleanup()
+
+
+def test_thousand_simultaneous_orders_all_complete(fresh):
+    server = fresh(processing_time="0.5").start()
+    bodies = [order(i, "burst") for i in range(1000)]
+
+    t0 = time.monotonic()
+    results = concurrent_posts(server.port, bodies)
+    accepted_in = time.monotonic() - t0
+    statuses = collections.Counter(status for status, _, _ in results)
+    assert statuses == {202: 1000}
+
+    wait_for(lambda: all_completed(server, 1000), 60, what="1000 Completed")
+    completed_in = time.monotonic() - t0
+    latencies = sorted(seconds for _, seconds, _ in results)
+    print(f"\n1000 simultaneous POSTs: all 202 in {accepted_in:.2f}s "
+          f"(p50 {latencies[500] * 1000:.0f} ms, p99 {latencies[990] * 1000:.0f} ms); "
+          f"all Completed {completed_in:.2f}s after the first was sent "
+          f"(processing time 0.5s)")
+
+    assert_completed_once(server, [b["order_id"] for b in bodies])
+    assert_metrics_match_database(server)
+    assert server.metrics()["queue_depth"] == 0
+    assert server.crashes() == []
+
+
+def test_sigkill_of_every_child_then_full_restart_loses_nothing(fresh):
+    server = fresh(processing_time="1 2", recovery_interval="1").start()
+    bodies = [order(i, "kill") for i in range(300)]
+    results = concurrent_posts(server.port, bodies)
+    assert collections.Counter(s for s, _, _ in results) == {202: 300}
+
+    # Orders are pending or processing right now: kill every child.
+    in_flight = server.db_status_counts()
+    assert in_flight["Completed"] < 300
+    killed = server.kill_children()
+    assert killed
+    # The parent forks new children; then the whole server stops and starts.
+    wait_for(lambda: set(server.children()) - set(killed), 20,
+             what="the parent to fork new children")
+    server.stop()
+    server.start()
+
+    wait_for(lambda: all_completed(server, 300), 60, what="300 Completed")
+    assert_completed_once(server, [b["order_id"] for b in bodies])
+    assert_metrics_match_database(server)
+    # SIGKILL is expected in this log; nothing else may have crashed.
+    assert server.crashes(allow_killed=True) == []
+
+
+def test_whole_server_sigkill_then_start_loses_nothing(fresh):
+    server = fresh(processing_time="1", recovery_interval="1").start()
+    bodies = [order(i, "crash") for i in range(200)]
+    results = concurrent_posts(server.port, bodies)
+    assert collections.Counter(s for s, _, _ in results) == {202: 200}
+    assert server.db_status_counts()["Completed"] < 200
+
+    server.kill()
+    server.start()
+
+    wait_for(lambda: all_completed(server, 200), 60, what="200 Completed")
+    assert_completed_once(server, [b["order_id"] for b in bodies])
+    assert_metrics_match_database(server)
+
+
+def test_full_queue_leaves_orders_to_the_recovery_pass(fresh):
+    server = fresh(processing_time="0.5", recovery_interval="1",
+                   extra_conf="").start()
+    # OrdersQueueSize is global: set it through a re-rendered config.
+    server.stop()
+    with open(server.conf, "a") as f:
+        f.write("OrdersQueueSize 5\n")
+    server.start()
+
+    bodies = [order(i, "full") for i in range(60)]
+    results = concurrent_posts(server.port, bodies)
+    assert collections.Counter(s for s, _, _ in results) == {202: 60}
+    m = server.metrics()
+    assert m["queue_depth"] <= 5 * 2    # two children, five each at most
+
+    wait_for(lambda: all_completed(server, 60), 60, what="60 Completed")
+    assert_completed_once(server, [b["order_id"] for b in bodies])
+    assert_metrics_match_database(server)
+    assert "ORD00022" in server.read_log()   # the recovery pass took some

@@ -1,0 +1,43 @@
+"""When the database cannot take an order: 503 with Retry-After, nothing
+half-written, and the server recovers by itself."""
+import subprocess
+import time
+
+from orders_server import IS_ROOT
+
+
+def hold_write_lock(server):
+    """Another process takes SQLite's write lock and keeps it until closed."""
+    cmd = ["sqlite3", server.db_path]
+    if IS_ROOT:
+        cmd = ["runuser", "-u", "www-data", "--"] + cmd
+    holder = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    holder.stdin.write("BEGIN EXCLUSIVE;\nSELECT 'locked';\n")
+    holder.stdin.flush()
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_locked_database_answers_503_and_recovers(server):
+    body = {"order_id": "unavail-1", "user_id": 7, "item_ids": [1], "total_amount": 3.5}
+    holder = hold_write_lock(server)
+    try:
+        t0 = time.monotonic()
+        r = server.post("/orders", body)
+        waited = time.monotonic() - t0
+        assert r.status == 503, r
+        assert r.header("Content-Type") == "application/json"
+        assert r.header("Retry-After") == "5"
+        assert "unavailable" in r.json()["error"]
+        assert waited < 15
+    finally:
+        holder.stdin.write("ROLLBACK;\n")
+        holder.stdin.close()
+        holder.wait(10)
+
+    # Nothing of the refused order was written ...
+    assert server.sql("SELECT COUNT(*) AS n FROM orders WHERE order_id = 'unavail-1'")[0]["n"] == 0
+    # ... and the same request succeeds now, without a restart.
+    r = server.post("/orders", body)
+    assert r.status == 202, r

@@ -1,0 +1,976 @@
+/*
+ * Unit tests of ord_store (mod_orders/ord_store.h) against a real SQLite
+ * file through apr_dbd's sqlite3 driver: no mocks.  Each test gets a fresh
+ * database in its own temporary directory (mkdtemp under /tmp), removed
+ * afterwards.
+ *
+ * Times are explicit microsecond values (created 1000000, lease 2000000,
+ * ...) so that every timestamp, lease and sum can be asserted exactly.
+ * Where the store's answer alone cannot show a fact (rows duplicated, the
+ * table still there), the test asks the database itself with apr_dbd.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_dbd.h>
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "unit_support.h"
+#include "ord_store.h"
+
+/* The times of the scenarios, in microseconds. */
+#define CREATED   APR_INT64_C(1000000)
+#define LEASE     APR_INT64_C(2000000)
+
+typedef struct {
+    apr_pool_t *pool;       /* per test; the connection lives here */
+    char dir[64];
+    const char *path;
+    ord_store_conn_t conn;
+    int open;
+} fixture_t;
+
+/* ------------------------------------------------------------------ */
+/* Fixture: a fresh SQLite file per test                               */
+/* ------------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+    if (unit_group_setup(state) != 0) {
+        return -1;
+    }
+    return apr_dbd_init(unit_pool(state)) == APR_SUCCESS ? 0 : -1;
+}
+
+static int open_db(void **state, int with_schema)
+{
+    apr_pool_t *group = unit_pool(state);
+    fixture_t *fx = apr_pcalloc(group, sizeof(*fx));
+    apr_status_t rv;
+
+    if (apr_pool_create(&fx->pool, group) != APR_SUCCESS) {
+        return -1;
+    }
+    strcpy(fx->dir, "/tmp/ord_store_test.XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        print_error("mkdtemp failed\n");
+        return -1;
+    }
+    fx->path = apr_pstrcat(fx->pool, fx->dir, "/orders.db", NULL);
+    rv = apr_dbd_get_driver(fx->pool, "sqlite3", &fx->conn.driver);
+    if (rv != APR_SUCCESS) {
+        print_error("apr_dbd_get_driver(sqlite3): %d\n", rv);
+        return -1;
+    }
+    rv = apr_dbd_open(fx->conn.driver, fx->pool, fx->path, &fx->conn.handle);
+    if (rv != APR_SUCCESS) {
+        print_error("apr_dbd_open(%s): %d\n", fx->path, rv);
+        return -1;
+    }
+    fx->open = 1;
+    fx->conn.prepared = apr_hash_make(fx->pool);
+    fx->conn.pool = fx->pool;
+    *state = fx;
+    if (with_schema
+        && ord_store_ensure_schema(&fx->conn, fx->pool) != APR_SUCCESS) {
+        print_error("ord_store_ensure_schema failed in setup\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int setup_with_schema(void **state)
+{
+    return open_db(state, 1);
+}
+
+static int setup_empty(void **state)
+{
+    return open_db(state, 0);
+}
+
+static int teardown(void **state)
+{
+    fixture_t *fx = *state;
+    apr_dir_t *dir;
+    apr_finfo_t fi;
+
+    if (fx->open) {
+        apr_dbd_close(fx->conn.driver, fx->conn.handle);
+    }
+    /* orders.db and whatever journal SQLite left beside it. */
+    if (apr_dir_open(&dir, fx->dir, fx->pool) == APR_SUCCESS) {
+        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)
+               == APR_SUCCESS) {
+            if (fi.filetype == APR_REG) {
+                apr_file_remove(apr_pstrcat(fx->pool, fx->dir, "/", fi.name,
+                                            NULL), fx->pool);
+            }
+        }
+        apr_dir_close(dir);
+    }
+    apr_dir_remove(fx->dir, fx->pool);
+    apr_pool_destroy(fx->pool);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The first column of the only row of `sql`, straight from the database
+ * (NULL for SQL NULL or no row). */
+static const char *query_value(fixture_t *fx, const char *sql)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *value = NULL;
+    int rows = 0, rv;
+
+    if (apr_dbd_select(fx->conn.driver, fx->pool, fx->conn.handle, &res, sql,
+                       0) != 0) {
+        fail_msg("query failed: %s: %s", sql,
+                 apr_dbd_error(fx->conn.driver, fx->conn.handle, -1));
+    }
+    while ((rv = apr_dbd_get_row(fx->conn.driver, fx->pool, res, &row, -1))
+           == 0) {
+        const char *v = apr_dbd_get_entry(fx->conn.driver, row, 0);
+        if (rows++ == 0 && v) {
+            value = apr_pstrdup(fx->pool, v);
+        }
+    }
+    return value;
+}
+
+static apr_int64_t query_int(fixture_t *fx, const char *sql)
+{
+    const char *v = query_value(fx, sql);
+
+    if (!v) {
+        fail_msg("no value from: %s", sql);
+    }
+    return apr_atoi64(v);
+}
+
+static apr_int64_t count_rows(fixture_t *fx)
+{
+    return query_int(fx, "SELECT COUNT(*) FROM orders");
+}
+
+static void exec_sql(fixture_t *fx, const char *sql)
+{
+    int nrows = 0;
+
+    if (apr_dbd_query(fx->conn.driver, fx->conn.handle, &nrows, sql) != 0) {
+        fail_msg("statement failed: %s: %s", sql,
+                 apr_dbd_error(fx->conn.driver, fx->conn.handle, -1));
+    }
+}
+
+static ord_order_t sample_order(const char *order_id)
+{
+    ord_order_t o;
+
+    memset(&o, 0, sizeof(o));
+    o.order_id.text = order_id;
+    o.order_id.is_int = 0;
+    o.user_id.text = "42";
+    o.user_id.is_int = 1;
+    o.item_ids_json = "[101,\"a-2\"]";
+    o.total_amount.cents = 14999;
+    o.total_amount.scale = 2;
+    o.status = ORD_PENDING;
+    o.created_at = CREATED;
+    o.updated_at = CREATED;
+    return o;
+}
+
+/* Inserts `id` (sample content, created at `created`) with `lease`; it
+ * must be new. */
+static void insert_new(fixture_t *fx, const char *id, apr_time_t created,
+                       apr_time_t lease)
+{
+    ord_order_t o = sample_order(id);
+    int created_flag = -1;
+
+    o.created_at = created;
+    o.updated_at = created;
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, lease,
+                                      &created_flag), APR_SUCCESS);
+    assert_int_equal(created_flag, 1);
+}
+
+static ord_order_t *get_ok(fixture_t *fx, const char *id)
+{
+    ord_order_t *o = NULL;
+
+    assert_int_equal(ord_store_get(&fx->conn, fx->pool, id, &o),
+                     APR_SUCCESS);
+    assert_non_null(o);
+    return o;
+}
+
+static apr_status_t claim(fixture_t *fx, const char *id, ord_status_e from,
+                          const char *token, apr_time_t now,
+                          apr_time_t lease, apr_time_t *created_at)
+{
+    apr_time_t ignored = -1;
+
+    return ord_store_claim(&fx->conn, fx->pool, id, from, token, now, lease,
+                           created_at ? created_at : &ignored);
+}
+
+static apr_status_t complete(fixture_t *fx, const char *id, const char *token,
+                             apr_time_t now)
+{
+    return ord_store_complete(&fx->conn, fx->pool, id, token, now);
+}
+
+static apr_array_header_t *orphans(fixture_t *fx, apr_time_t now, int max)
+{
+    apr_array_header_t *list = NULL;
+
+    assert_int_equal(ord_store_orphans(&fx->conn, fx->pool, now, max, &list),
+                     APR_SUCCESS);
+    assert_non_null(list);
+    return list;
+}
+
+static const ord_store_orphan_t *orphan_at(apr_array_header_t *list, int i)
+{
+    return &APR_ARRAY_IDX(list, i, ord_store_orphan_t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Schema                                                              */
+/* ------------------------------------------------------------------ */
+
+static void test_ensure_schema_creates_table_and_indexes(void **state)
+{
+    fixture_t *fx = *state;
+
+    assert_int_equal(query_int(fx, "SELECT COUNT(*) FROM sqlite_master "
+                                   "WHERE type = 'table' AND name = 'orders'"),
+                     0);
+    assert_int_equal(ord_store_ensure_schema(&fx->conn, fx->pool),
+                     APR_SUCCESS);
+    assert_int_equal(query_int(fx, "SELECT COUNT(*) FROM sqlite_master "
+                                   "WHERE type = 'table' AND name = 'orders'"),
+                     1);
+    /* The indexes of sql/sqlite.sql. */
+    assert_int_equal(query_int(fx, "SELECT COUNT(*) FROM sqlite_master "
+                                   "WHERE type = 'index' AND tbl_name = "
+                                   "'orders' AND name IN ('orders_unfinished',"
+                                   " 'orders_by_status', 'orders_by_user')"),
+                     3);
+    assert_int_equal(count_rows(fx), 0);
+}
+
+static void test_ensure_schema_twice_succeeds_and_keeps_rows(void **state)
+{
+    fixture_t *fx = *state;
+
+    assert_int_equal(ord_store_ensure_schema(&fx->conn, fx->pool),
+                     APR_SUCCESS);
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(ord_store_ensure_schema(&fx->conn, fx->pool),
+                     APR_SUCCESS);
+    assert_int_equal(count_rows(fx), 1);
+    assert_string_equal(get_ok(fx, "ORD1")->order_id.text, "ORD1");
+}
+
+/* Without the table every call is a database failure (the caller answers
+ * 503), outputs untouched; once the schema exists the same connection
+ * works: a statement that failed to prepare was not kept. */
+static void test_without_schema_calls_fail_egeneral_then_recover(
+    void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t o = sample_order("ORD1");
+    ord_order_t *got = (ord_order_t *)&o;
+    ord_store_totals_t totals;
+    int created = -7;
+
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created), APR_EGENERAL);
+    assert_int_equal(created, -7);
+    assert_int_equal(ord_store_get(&fx->conn, fx->pool, "ORD1", &got),
+                     APR_EGENERAL);
+    assert_ptr_equal(got, &o);
+    memset(&totals, 0x5a, sizeof(totals));
+    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &totals),
+                     APR_EGENERAL);
+    assert_int_equal(totals.count[ORD_PENDING], 0x5a5a5a5a5a5a5a5aULL);
+
+    assert_int_equal(ord_store_ensure_schema(&fx->conn, fx->pool),
+                     APR_SUCCESS);
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+    assert_string_equal(get_ok(fx, "ORD1")->order_id.text, "ORD1");
+}
+
+/* ------------------------------------------------------------------ */
+/* Insert and get                                                      */
+/* ------------------------------------------------------------------ */
+
+static void test_insert_new_id_reports_created_and_stores_one_row(
+    void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t o = sample_order("ORD1");
+    int created = -1;
+
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+    assert_int_equal(count_rows(fx), 1);
+}
+
+static void test_insert_existing_id_reports_not_created_and_keeps_original(
+    void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t again = sample_order("ORD1");
+    ord_order_t *got;
+    int created = -1;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+
+    /* The same id again, same content. */
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &again, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 0);
+    assert_int_equal(count_rows(fx), 1);
+
+    /* The same id with other content: still nothing written. */
+    again.user_id.text = "77";
+    again.item_ids_json = "[1]";
+    again.total_amount.cents = 1;
+    again.created_at = 5000000;
+    again.updated_at = 5000000;
+    created = -1;
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &again, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 0);
+    assert_int_equal(count_rows(fx), 1);
+
+    got = get_ok(fx, "ORD1");
+    assert_string_equal(got->user_id.text, "42");
+    assert_string_equal(got->item_ids_json, "[101,\"a-2\"]");
+    assert_int_equal(got->total_amount.cents, 14999);
+    assert_int_equal(got->created_at, CREATED);
+}
+
+static void test_get_returns_every_field_as_inserted(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t o = sample_order("ORD-7.a:b_c");
+    ord_order_t *got;
+    int created = -1;
+
+    o.created_at = APR_INT64_C(1795000017000000);   /* 2026-11-18 */
+    o.updated_at = APR_INT64_C(1795000017000001);
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+
+    got = get_ok(fx, "ORD-7.a:b_c");
+    assert_string_equal(got->order_id.text, "ORD-7.a:b_c");
+    assert_int_equal(got->order_id.is_int, 0);
+    assert_string_equal(got->user_id.text, "42");
+    assert_int_equal(got->user_id.is_int, 1);
+    assert_string_equal(got->item_ids_json, "[101,\"a-2\"]");
+    assert_int_equal(got->total_amount.cents, 14999);
+    assert_int_equal(got->total_amount.scale, 2);
+    assert_int_equal(got->status, ORD_PENDING);
+    assert_int_equal(got->created_at, APR_INT64_C(1795000017000000));
+    assert_int_equal(got->updated_at, APR_INT64_C(1795000017000001));
+    assert_int_equal(got->processing_started_at, 0);
+    assert_int_equal(got->completed_at, 0);
+}
+
+static void test_get_keeps_integer_order_id_and_string_user_id(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t o = sample_order("9007199254740991");
+    ord_order_t *got;
+    int created = -1;
+
+    o.order_id.is_int = 1;
+    o.user_id.text = "007";
+    o.user_id.is_int = 0;
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+
+    got = get_ok(fx, "9007199254740991");
+    assert_string_equal(got->order_id.text, "9007199254740991");
+    assert_int_equal(got->order_id.is_int, 1);
+    assert_string_equal(got->user_id.text, "007");   /* not 7 */
+    assert_int_equal(got->user_id.is_int, 0);
+}
+
+static void test_get_keeps_amount_exact_at_limits_and_scales(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t a = sample_order("MAX"), b = sample_order("ONE"),
+                c = sample_order("ZERO");
+    int created = -1;
+
+    a.total_amount.cents = ORD_AMOUNT_MAX_CENTS;    /* 1e12, beyond 32 bits */
+    a.total_amount.scale = 0;
+    b.total_amount.cents = 6000;                    /* 60.0 */
+    b.total_amount.scale = 1;
+    c.total_amount.cents = 0;
+    c.total_amount.scale = 2;                       /* 0.00 */
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &a, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &b, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &c, LEASE,
+                                      &created), APR_SUCCESS);
+
+    assert_int_equal(get_ok(fx, "MAX")->total_amount.cents,
+                     APR_INT64_C(100000000000000));
+    assert_int_equal(get_ok(fx, "MAX")->total_amount.scale, 0);
+    assert_int_equal(get_ok(fx, "ONE")->total_amount.cents, 6000);
+    assert_int_equal(get_ok(fx, "ONE")->total_amount.scale, 1);
+    assert_int_equal(get_ok(fx, "ZERO")->total_amount.cents, 0);
+    assert_int_equal(get_ok(fx, "ZERO")->total_amount.scale, 2);
+}
+
+static void test_get_unknown_id_is_notfound_and_leaves_output(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t sentinel;
+    ord_order_t *got = &sentinel;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(ord_store_get(&fx->conn, fx->pool, "ORD2", &got),
+                     APR_NOTFOUND);
+    assert_ptr_equal(got, &sentinel);
+    assert_int_equal(ord_store_get(&fx->conn, fx->pool, "ord1", &got),
+                     APR_NOTFOUND);
+    assert_ptr_equal(got, &sentinel);
+}
+
+static void test_injection_looking_text_is_stored_verbatim(void **state)
+{
+    fixture_t *fx = *state;
+    static const char *evil_id = "x'); DROP TABLE orders;--";
+    static const char *evil_user = "x'); DROP TABLE orders;--";
+    static const char *evil_items = "[\"'; DELETE FROM orders; --\","
+                                    "\"%s %d %lld %%\",\"\\\"q\\\"\"]";
+    ord_order_t o = sample_order(evil_id), plain = sample_order("ORD1");
+    ord_order_t *got;
+    int created = -1;
+
+    insert_new(fx, "ORD0", CREATED, LEASE);
+    o.user_id.text = evil_user;
+    o.user_id.is_int = 0;
+    o.item_ids_json = evil_items;
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+    plain.user_id.text = "Zoë 日本 \"quoted\" 'single' \\ %s";
+    plain.user_id.is_int = 0;
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &plain, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+
+    assert_int_equal(count_rows(fx), 3);
+    got = get_ok(fx, evil_id);
+    assert_string_equal(got->order_id.text, evil_id);
+    assert_string_equal(got->user_id.text, evil_user);
+    assert_string_equal(got->item_ids_json, evil_items);
+    assert_string_equal(get_ok(fx, "ORD1")->user_id.text,
+                        "Zoë 日本 \"quoted\" 'single' \\ %s");
+    assert_string_equal(get_ok(fx, "ORD0")->order_id.text, "ORD0");
+
+    /* The lookups take the text as data too. */
+    got = NULL;
+    assert_int_equal(ord_store_get(&fx->conn, fx->pool, "' OR '1'='1", &got),
+                     APR_NOTFOUND);
+    assert_int_equal(claim(fx, "' OR '1'='1", ORD_PENDING, "T", 1500000,
+                           3000000, NULL), APR_NOTFOUND);
+    assert_int_equal(get_ok(fx, "ORD0")->status, ORD_PENDING);
+    assert_int_equal(claim(fx, evil_id, ORD_PENDING, "T'--", 1500000,
+                           3000000, NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, evil_id, "T'--", 2500000), APR_SUCCESS);
+    assert_int_equal(get_ok(fx, evil_id)->status, ORD_COMPLETED);
+    assert_int_equal(get_ok(fx, "ORD0")->status, ORD_PENDING);
+}
+
+/* ------------------------------------------------------------------ */
+/* Claim                                                               */
+/* ------------------------------------------------------------------ */
+
+static void test_claim_pending_succeeds_and_returns_created_at(void **state)
+{
+    fixture_t *fx = *state;
+    apr_time_t created_at = -1;
+    ord_order_t *got;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           &created_at), APR_SUCCESS);
+    assert_int_equal(created_at, CREATED);
+
+    got = get_ok(fx, "ORD1");
+    assert_int_equal(got->status, ORD_PROCESSING);
+    assert_int_equal(got->processing_started_at, 1500000);
+    assert_int_equal(got->updated_at, 1500000);
+    assert_int_equal(got->created_at, CREATED);
+    assert_int_equal(got->completed_at, 0);
+}
+
+static void test_second_claim_from_pending_is_notfound(void **state)
+{
+    fixture_t *fx = *state;
+    apr_time_t created_at = -1;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "B", 1600000, 3100000,
+                           &created_at), APR_NOTFOUND);
+    assert_int_equal(created_at, -1);   /* set only on success */
+    /* The first claim still holds: A completes, B cannot. */
+    assert_int_equal(complete(fx, "ORD1", "B", 2000000), APR_NOTFOUND);
+    assert_int_equal(complete(fx, "ORD1", "A", 2000000), APR_SUCCESS);
+}
+
+static void test_claim_unknown_order_is_notfound(void **state)
+{
+    fixture_t *fx = *state;
+    apr_time_t created_at = -1;
+
+    assert_int_equal(claim(fx, "NOPE", ORD_PENDING, "A", 1500000, 3000000,
+                           &created_at), APR_NOTFOUND);
+    assert_int_equal(claim(fx, "NOPE", ORD_PROCESSING, "A", 9000000,
+                           9900000, &created_at), APR_NOTFOUND);
+    assert_int_equal(created_at, -1);
+    assert_int_equal(count_rows(fx), 0);
+}
+
+static void test_takeover_before_lease_runs_out_is_notfound(void **state)
+{
+    fixture_t *fx = *state;
+    apr_time_t created_at = -1;
+    ord_order_t *got;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 2999999, 6000000,
+                           &created_at), APR_NOTFOUND);
+    assert_int_equal(created_at, -1);
+
+    got = get_ok(fx, "ORD1");
+    assert_int_equal(got->status, ORD_PROCESSING);
+    assert_int_equal(got->processing_started_at, 1500000);
+    assert_int_equal(complete(fx, "ORD1", "A", 2500000), APR_SUCCESS);
+}
+
+static void test_takeover_after_lease_runs_out_gives_claim_to_new_token(
+    void **state)
+{
+    fixture_t *fx = *state;
+    apr_time_t created_at = -1;
+    ord_order_t *got;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 3000001, 6000000,
+                           &created_at), APR_SUCCESS);
+    assert_int_equal(created_at, CREATED);
+    got = get_ok(fx, "ORD1");
+    assert_int_equal(got->status, ORD_PROCESSING);
+    assert_int_equal(got->updated_at, 3000001);
+
+    /* B's lease (6000000) now protects it from a third taker. */
+    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "C", 5999999, 9000000,
+                           NULL), APR_NOTFOUND);
+}
+
+static void test_takeover_of_a_pending_order_is_notfound(void **state)
+{
+    fixture_t *fx = *state;
+
+    /* `from` Processing asks for an expired claim; a Pending order has
+     * none, however old its lease. */
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 9000000, 9900000,
+                           NULL), APR_NOTFOUND);
+    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_PENDING);
+}
+
+static void test_claim_of_completed_order_is_notfound(void **state)
+{
+    fixture_t *fx = *state;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "ORD1", "A", 2500000), APR_SUCCESS);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "B", 9000000, 9900000,
+                           NULL), APR_NOTFOUND);
+    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 9000000, 9900000,
+                           NULL), APR_NOTFOUND);
+    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_COMPLETED);
+    assert_int_equal(get_ok(fx, "ORD1")->completed_at, 2500000);
+}
+
+static void test_claim_of_cancelled_order_is_notfound(void **state)
+{
+    fixture_t *fx = *state;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    exec_sql(fx, "UPDATE orders SET status = 'Cancelled' "
+                 "WHERE order_id = 'ORD1'");
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_NOTFOUND);
+    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "A", 9000000, 9900000,
+                           NULL), APR_NOTFOUND);
+    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_CANCELLED);
+}
+
+/* ------------------------------------------------------------------ */
+/* Complete                                                            */
+/* ------------------------------------------------------------------ */
+
+static void test_complete_with_lost_token_is_notfound_and_new_token_wins(
+    void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t *got;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 3500000, 6000000,
+                           NULL), APR_SUCCESS);
+
+    assert_int_equal(complete(fx, "ORD1", "A", 4000000), APR_NOTFOUND);
+    got = get_ok(fx, "ORD1");
+    assert_int_equal(got->status, ORD_PROCESSING);
+    assert_int_equal(got->completed_at, 0);
+
+    assert_int_equal(complete(fx, "ORD1", "B", 5500000), APR_SUCCESS);
+    got = get_ok(fx, "ORD1");
+    assert_int_equal(got->status, ORD_COMPLETED);
+    assert_int_equal(got->completed_at, 5500000);
+}
+
+static void test_complete_sets_completed_status_and_times(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t *got;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "ORD1", "A", 2750000), APR_SUCCESS);
+
+    got = get_ok(fx, "ORD1");
+    assert_int_equal(got->status, ORD_COMPLETED);
+    assert_int_equal(got->created_at, CREATED);
+    assert_int_equal(got->processing_started_at, 1500000);
+    assert_int_equal(got->completed_at, 2750000);
+    assert_int_equal(got->updated_at, 2750000);
+    /* Client content untouched by the transitions. */
+    assert_string_equal(got->user_id.text, "42");
+    assert_string_equal(got->item_ids_json, "[101,\"a-2\"]");
+    assert_int_equal(got->total_amount.cents, 14999);
+    assert_int_equal(got->total_amount.scale, 2);
+}
+
+static void test_complete_twice_is_notfound(void **state)
+{
+    fixture_t *fx = *state;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "ORD1", "A", 2750000), APR_SUCCESS);
+    assert_int_equal(complete(fx, "ORD1", "A", 2800000), APR_NOTFOUND);
+    assert_int_equal(get_ok(fx, "ORD1")->completed_at, 2750000);
+}
+
+static void test_complete_of_unclaimed_or_unknown_order_is_notfound(
+    void **state)
+{
+    fixture_t *fx = *state;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(complete(fx, "ORD1", "A", 2000000), APR_NOTFOUND);
+    assert_int_equal(complete(fx, "ORD1", "", 2000000), APR_NOTFOUND);
+    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_PENDING);
+    assert_int_equal(complete(fx, "NOPE", "A", 2000000), APR_NOTFOUND);
+}
+
+/* ------------------------------------------------------------------ */
+/* Orphans                                                             */
+/* ------------------------------------------------------------------ */
+
+static void test_orphans_lists_unfinished_orders_whose_lease_ended(
+    void **state)
+{
+    fixture_t *fx = *state;
+    apr_array_header_t *list;
+
+    insert_new(fx, "P-old", CREATED, 2000000);      /* orphan */
+    insert_new(fx, "P-live", CREATED, 5000000);     /* lease still runs */
+    insert_new(fx, "R-old", CREATED, 2000000);
+    assert_int_equal(claim(fx, "R-old", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);     /* orphan */
+    insert_new(fx, "R-live", CREATED, 2000000);
+    assert_int_equal(claim(fx, "R-live", ORD_PENDING, "A", 1500000, 9000000,
+                           NULL), APR_SUCCESS);     /* lease still runs */
+    insert_new(fx, "C", CREATED, 2000000);
+    assert_int_equal(claim(fx, "C", ORD_PENDING, "A", 1500000, 2500000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "C", "A", 2400000), APR_SUCCESS);
+    insert_new(fx, "X", CREATED, 1500000);
+    exec_sql(fx, "UPDATE orders SET status = 'Cancelled' "
+                 "WHERE order_id = 'X'");
+
+    list = orphans(fx, 4000000, 10);
+    assert_int_equal(list->nelts, 2);
+    assert_string_equal(orphan_at(list, 0)->order_id, "P-old");
+    assert_int_equal(orphan_at(list, 0)->status, ORD_PENDING);
+    assert_string_equal(orphan_at(list, 1)->order_id, "R-old");
+    assert_int_equal(orphan_at(list, 1)->status, ORD_PROCESSING);
+}
+
+static void test_orphans_are_oldest_lease_first_and_at_most_max(
+    void **state)
+{
+    fixture_t *fx = *state;
+    apr_array_header_t *list;
+
+    /* Inserted newest lease first, so that insertion order is not it. */
+    insert_new(fx, "O5", CREATED, 5000000);
+    insert_new(fx, "O4", CREATED, 4000000);
+    insert_new(fx, "O3", CREATED, 3000000);
+    insert_new(fx, "O1", CREATED, 1000000);
+    insert_new(fx, "O2", CREATED, 2000000);
+
+    list = orphans(fx, 10000000, 3);
+    assert_int_equal(list->nelts, 3);
+    assert_string_equal(orphan_at(list, 0)->order_id, "O1");
+    assert_string_equal(orphan_at(list, 1)->order_id, "O2");
+    assert_string_equal(orphan_at(list, 2)->order_id, "O3");
+
+    list = orphans(fx, 10000000, 100);
+    assert_int_equal(list->nelts, 5);
+    assert_string_equal(orphan_at(list, 0)->order_id, "O1");
+    assert_string_equal(orphan_at(list, 4)->order_id, "O5");
+
+    list = orphans(fx, 10000000, 1);
+    assert_int_equal(list->nelts, 1);
+    assert_string_equal(orphan_at(list, 0)->order_id, "O1");
+}
+
+static void test_orphans_excludes_lease_ending_exactly_now(void **state)
+{
+    fixture_t *fx = *state;
+
+    insert_new(fx, "ORD1", CREATED, 2000000);
+    /* "whose lease ended before `now`" */
+    assert_int_equal(orphans(fx, 1999999, 10)->nelts, 0);
+    assert_int_equal(orphans(fx, 2000000, 10)->nelts, 0);
+    assert_int_equal(orphans(fx, 2000001, 10)->nelts, 1);
+}
+
+static void test_orphans_of_empty_table_is_empty(void **state)
+{
+    fixture_t *fx = *state;
+
+    assert_int_equal(orphans(fx, 10000000, 10)->nelts, 0);
+}
+
+/* What recovery does with the list: every orphan it is given at `now` can
+ * be claimed at `now` from the status listed, and a Processing order not
+ * listed yet cannot be taken over yet. */
+static void test_orphan_listed_at_now_is_claimable_at_now(void **state)
+{
+    fixture_t *fx = *state;
+    apr_array_header_t *list;
+    int i;
+
+    insert_new(fx, "P", CREATED, 3000000);
+    insert_new(fx, "R", CREATED, 2000000);
+    assert_int_equal(claim(fx, "R", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+
+    assert_int_equal(orphans(fx, 3000000, 10)->nelts, 0);
+    assert_int_equal(claim(fx, "R", ORD_PROCESSING, "B", 3000000, 6000000,
+                           NULL), APR_NOTFOUND);
+
+    list = orphans(fx, 3000001, 10);
+    assert_int_equal(list->nelts, 2);
+    for (i = 0; i < list->nelts; i++) {
+        const ord_store_orphan_t *o = orphan_at(list, i);
+        apr_time_t created_at = -1;
+        assert_int_equal(claim(fx, o->order_id, o->status, "B", 3000001,
+                               6000000, &created_at), APR_SUCCESS);
+        assert_int_equal(created_at, CREATED);
+    }
+    /* Both are B's now, leased to 6000000: no orphans until then. */
+    assert_int_equal(orphans(fx, 5999999, 10)->nelts, 0);
+    assert_int_equal(complete(fx, "P", "B", 4000000), APR_SUCCESS);
+    assert_int_equal(complete(fx, "R", "B", 4000000), APR_SUCCESS);
+    assert_int_equal(orphans(fx, 99000000, 10)->nelts, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Totals                                                              */
+/* ------------------------------------------------------------------ */
+
+static void test_totals_count_each_status_and_sum_completed_durations(
+    void **state)
+{
+    fixture_t *fx = *state;
+    ord_store_totals_t t;
+
+    insert_new(fx, "P1", 1000000, 9000000);
+    insert_new(fx, "P2", 1000000, 9000000);
+    insert_new(fx, "R1", 1000000, 9000000);
+    assert_int_equal(claim(fx, "R1", ORD_PENDING, "A", 1200000, 9000000,
+                           NULL), APR_SUCCESS);
+    /* C1: 1.0 s processing, 1.5 s from creation. */
+    insert_new(fx, "C1", 1000000, 9000000);
+    assert_int_equal(claim(fx, "C1", ORD_PENDING, "A", 1500000, 9000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "C1", "A", 2500000), APR_SUCCESS);
+    /* C2: 3.0 s processing, 5.0 s from creation. */
+    insert_new(fx, "C2", 2000000, 9000000);
+    assert_int_equal(claim(fx, "C2", ORD_PENDING, "A", 4000000, 9000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "C2", "A", 7000000), APR_SUCCESS);
+    insert_new(fx, "X1", 1000000, 9000000);
+    exec_sql(fx, "UPDATE orders SET status = 'Cancelled' "
+                 "WHERE order_id = 'X1'");
+
+    memset(&t, 0x5a, sizeof(t));
+    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
+    assert_int_equal(t.count[ORD_PENDING], 2);
+    assert_int_equal(t.count[ORD_PROCESSING], 1);
+    assert_int_equal(t.count[ORD_COMPLETED], 2);
+    assert_int_equal(t.count[ORD_CANCELLED], 1);
+    assert_int_equal(t.processing_us_sum, 1000000 + 3000000);
+    assert_int_equal(t.from_creation_us_sum, 1500000 + 5000000);
+}
+
+static void test_totals_of_empty_table_are_zero(void **state)
+{
+    fixture_t *fx = *state;
+    ord_store_totals_t t;
+    int i;
+
+    memset(&t, 0x5a, sizeof(t));
+    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
+    for (i = 0; i < ORD_STATUS_COUNT; i++) {
+        assert_int_equal(t.count[i], 0);
+    }
+    assert_int_equal(t.processing_us_sum, 0);
+    assert_int_equal(t.from_creation_us_sum, 0);
+}
+
+static void test_totals_without_completed_orders_have_zero_sums(void **state)
+{
+    fixture_t *fx = *state;
+    ord_store_totals_t t;
+
+    insert_new(fx, "P1", 1000000, 9000000);
+    insert_new(fx, "R1", 1000000, 9000000);
+    assert_int_equal(claim(fx, "R1", ORD_PENDING, "A", 1200000, 9000000,
+                           NULL), APR_SUCCESS);
+
+    memset(&t, 0x5a, sizeof(t));
+    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
+    assert_int_equal(t.count[ORD_PENDING], 1);
+    assert_int_equal(t.count[ORD_PROCESSING], 1);
+    assert_int_equal(t.count[ORD_COMPLETED], 0);
+    assert_int_equal(t.count[ORD_CANCELLED], 0);
+    assert_int_equal(t.processing_us_sum, 0);
+    assert_int_equal(t.from_creation_us_sum, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Prepared statements                                                 */
+/* ------------------------------------------------------------------ */
+
+static void test_statements_are_prepared_once_per_connection(void **state)
+{
+    fixture_t *fx = *state;
+    unsigned int after_first;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    after_first = apr_hash_count(fx->conn.prepared);
+    assert_true(after_first >= 1);
+    insert_new(fx, "ORD2", CREATED, LEASE);
+    insert_new(fx, "ORD3", CREATED, LEASE);
+    assert_int_equal(apr_hash_count(fx->conn.prepared), after_first);
+
+    get_ok(fx, "ORD1");
+    after_first = apr_hash_count(fx->conn.prepared);
+    get_ok(fx, "ORD2");
+    get_ok(fx, "ORD3");
+    assert_int_equal(apr_hash_count(fx->conn.prepared), after_first);
+}
+
+#define STEST(f) cmocka_unit_test_setup_teardown(f, setup_with_schema, \
+                                                 teardown)
+#define ETEST(f) cmocka_unit_test_setup_teardown(f, setup_empty, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        ETEST(test_ensure_schema_creates_table_and_indexes),
+        ETEST(test_ensure_schema_twice_succeeds_and_keeps_rows),
+        ETEST(test_without_schema_calls_fail_egeneral_then_recover),
+        STEST(test_insert_new_id_reports_created_and_stores_one_row),
+        STEST(test_insert_existing_id_reports_not_created_and_keeps_original),
+        STEST(test_get_returns_every_field_as_inserted),
+        STEST(test_get_keeps_integer_order_id_and_string_user_id),
+        STEST(test_get_keeps_amount_exact_at_limits_and_scales),
+        STEST(test_get_unknown_id_is_notfound_and_leaves_output),
+        STEST(test_injection_looking_text_is_stored_verbatim),
+        STEST(test_claim_pending_succeeds_and_returns_created_at),
+        STEST(test_second_claim_from_pending_is_notfound),
+        STEST(test_claim_unknown_order_is_notfound),
+        STEST(test_takeover_before_lease_runs_out_is_notfound),
+        STEST(test_takeover_after_lease_runs_out_gives_claim_to_new_token),
+        STEST(test_takeover_of_a_pending_order_is_notfound),
+        STEST(test_claim_of_completed_order_is_notfound),
+        STEST(test_claim_of_cancelled_order_is_notfound),
+        STEST(test_complete_with_lost_token_is_notfound_and_new_token_wins),
+        STEST(test_complete_sets_completed_status_and_times),
+        STEST(test_complete_twice_is_notfound),
+        STEST(test_complete_of_unclaimed_or_unknown_order_is_notfound),
+        STEST(test_orphans_lists_unfinished_orders_whose_lease_ended),
+        STEST(test_orphans_are_oldest_lease_first_and_at_most_max),
+        STEST(test_orphans_excludes_lease_ending_exactly_now),
+        STEST(test_orphans_of_empty_table_is_empty),
+        STEST(test_orphan_listed_at_now_is_claimable_at_now),
+        STEST(test_totals_count_each_status_and_sum_completed_durations),
+        STEST(test_totals_of_empty_table_are_zero),
+        STEST(test_totals_without_completed_orders_have_zero_sums),
+        STEST(test_statements_are_prepared_once_per_connection),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, unit_group_teardown);
+}
