@@ -95,6 +95,7 @@ static void orders_register_hooks(apr_pool_t *p)
     ap_hook_post_config(orders_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(orders_child_init, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(orders_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    orders_register_filters();
     ap_hook_handler(orders_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

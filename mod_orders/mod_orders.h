@@ -61,11 +61,14 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s);
 /* Hands a stored Pending order to this child's queue; when the queue is
  * full the order waits in the database for the recovery pass. */
 void orders_engine_enqueue(server_rec *s, const char *order_id);
+/* This child's metrics slot, to bracket transitions (NULL: no engine). */
+ord_metrics_slot_t *orders_engine_slot(void);
 /* How long the accepting child owns a new order before recovery may take
  * it. */
 apr_interval_time_t orders_engine_intake_lease(server_rec *s);
 
-/* Handlers. */
+/* Handlers, and the filter that keeps body errors JSON. */
+void orders_register_filters(void);
 int orders_handler(request_rec *r);
 int orders_metrics_handler(request_rec *r);
 

@@ -34,6 +34,8 @@ APLOG_USE_MODULE(orders);
  * order to the recovery pass. */
 #define JOB_ATTEMPTS          3
 #define JOB_RETRY_DELAY       apr_time_from_msec(500)
+/* How long a reload waits for transitions under way. */
+#define RELOAD_WAIT           apr_time_from_sec(2)
 /* At most this many orphans are taken over in one pass. */
 #define RECOVERY_BATCH        2000
 
@@ -84,6 +86,13 @@ const char *orders_store_error(ord_store_conn_t *conn)
                                       conn->last_error)
                       : NULL;
     return msg ? msg : "no detail from the driver";
+}
+
+ord_metrics_slot_t *orders_engine_slot(void)
+{
+    orders_engine_t *e = engine;
+
+    return e ? e->slot : NULL;
 }
 
 apr_interval_time_t orders_engine_intake_lease(server_rec *s)
@@ -137,6 +146,7 @@ static apr_interval_time_t job_step(void *data)
     }
     orders_store_conn(dbd, &conn);
     now = apr_time_now();
+    ord_metrics_enter(orders_metrics, engine->slot, ord_metrics_pid_alive);
     if (job->stage == STEP_CLAIM) {
         wait = processing_time(&engine->conf);
         rv = ord_store_claim(&conn, scratch, job->order_id, job->from,
@@ -168,6 +178,7 @@ static apr_interval_time_t job_step(void *data)
             next = job_failed(job, rv);
         }
     }
+    ord_metrics_leave(engine->slot);
     ap_dbd_close(job->s, dbd);
 leave:
     apr_pool_destroy(scratch);
@@ -239,17 +250,29 @@ static apr_status_t load_generation(server_rec *s, apr_pool_t *p)
         goto leave;
     }
     orders_store_conn(dbd, &conn);
+    /* Transitions of live children pause while the table is reloaded, so
+     * that none is lost or counted twice around the aggregate query. */
+    if (ord_metrics_reload_begin(orders_metrics, (apr_uint32_t)getpid(),
+                                 ord_metrics_pid_alive, RELOAD_WAIT)
+        == APR_TIMEUP) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "ORD00024: "
+                     "transitions still under way after the wait; the "
+                     "metrics may be off by them until the next reload");
+    }
     rv = ord_store_ensure_schema(&conn, p);
     if (rv == APR_SUCCESS) {
         rv = ord_store_totals(&conn, p, &totals);
     }
+    if (rv == APR_SUCCESS) {
+        ord_metrics_load(orders_metrics, &totals);
+    }
+    ord_metrics_reload_end(orders_metrics);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ORD00023: loading the "
                      "schema and counters failed: %s",
                      orders_store_error(&conn));
     }
     else {
-        ord_metrics_load(orders_metrics, &totals);
         apr_atomic_set32(&orders_metrics->loaded_generation,
                          (apr_uint32_t)generation + 1);
     }

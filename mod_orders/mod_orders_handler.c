@@ -71,6 +71,63 @@ static int body_is_json(request_rec *r)
     return *ct == '\0' || *ct == ';';
 }
 
+#define ORDERS_ERROR_FILTER  "ORDERS_JSON_ERRORS"
+#define BODY_ERROR_NOTE      "orders-body-error"
+
+static const char *body_error_message(int status)
+{
+    switch (status) {
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return "the order body is larger than this server accepts";
+    case HTTP_REQUEST_TIME_OUT:
+        return "the order body did not arrive in time";
+    default:
+        return "the request body could not be read (malformed chunked "
+               "encoding or length)";
+    }
+}
+
+/* httpd's input filters report a bad body (over LimitRequestBody, broken
+ * chunks) by sending an error bucket down the output chain, which would
+ * become Apache's HTML error page.  This filter, added while the body is
+ * read, answers with the JSON error instead and notes it for read_body. */
+static apr_status_t json_error_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    apr_bucket *b;
+
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (AP_BUCKET_IS_ERROR(b)) {
+            int status = ((ap_bucket_error *)b->data)->status;
+            const char *body = apr_pstrcat(
+                r->pool, ord_json_error(r->pool, body_error_message(status)),
+                "\n", NULL);
+            apr_size_t len = strlen(body);
+
+            apr_table_setn(r->notes, BODY_ERROR_NOTE, "1");
+            apr_brigade_cleanup(bb);
+            r->status = status;
+            ap_set_content_type(r, "application/json");
+            ap_set_content_length(r, (apr_off_t)len);
+            APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(
+                                            body, len, r->pool,
+                                            r->connection->bucket_alloc));
+            APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(
+                                            r->connection->bucket_alloc));
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+void orders_register_filters(void)
+{
+    ap_register_output_filter(ORDERS_ERROR_FILTER, json_error_filter, NULL,
+                              AP_FTYPE_RESOURCE);
+}
+
 /* Reads the whole body, at most `limit` bytes.  On failure *status is the
  * HTTP status to answer with and *why the reason; AP_FILTER_ERROR means an
  * input filter has answered already. */
@@ -83,12 +140,18 @@ static apr_status_t read_body(request_rec *r, apr_off_t limit,
     char *buf = apr_palloc(r->pool, (apr_size_t)limit + 1);
     apr_size_t used = 0;
     apr_status_t rv = APR_SUCCESS;
+    ap_filter_t *guard;
     int seen_eos = 0;
 
+    guard = ap_add_output_filter(ORDERS_ERROR_FILTER, NULL, r, r->connection);
     while (!seen_eos) {
         apr_bucket *b;
         rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
                             APR_BLOCK_READ, HUGE_STRING_LEN);
+        if (apr_table_get(r->notes, BODY_ERROR_NOTE)) {
+            rv = AP_FILTER_ERROR;    /* answered by json_error_filter */
+            goto leave;
+        }
         if (rv != APR_SUCCESS) {
             *status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
             *why = *status == HTTP_REQUEST_ENTITY_TOO_LARGE
@@ -128,6 +191,9 @@ static apr_status_t read_body(request_rec *r, apr_off_t limit,
     *body = buf;
     *len = used;
 leave:
+    if (rv != AP_FILTER_ERROR) {
+        ap_remove_output_filter(guard);  /* it removed itself otherwise */
+    }
     apr_brigade_destroy(bb);
     return rv;
 }
@@ -141,6 +207,7 @@ static int handle_create(request_rec *r, const char *mount)
     apr_off_t limit = ORDERS_BODY_MAX, lrb = ap_get_limit_req_body(r);
     const char *body = NULL, *why = NULL;
     ord_order_t *order, *existing;
+    ord_metrics_slot_t *slot;
     ord_store_conn_t conn;
     apr_size_t len = 0;
     apr_time_t now;
@@ -203,9 +270,15 @@ static int handle_create(request_rec *r, const char *mount)
         return send_unavailable(r);
     }
     orders_store_conn(dbd, &conn);
+    slot = orders_engine_slot();
+    ord_metrics_enter(orders_metrics, slot, ord_metrics_pid_alive);
     rv = ord_store_insert(&conn, r->pool, order,
                           now + orders_engine_intake_lease(r->server),
                           &created);
+    if (rv == APR_SUCCESS && created) {
+        ord_metrics_created(orders_metrics);
+    }
+    ord_metrics_leave(slot);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "ORD00050: storing order "
                       "%s failed: %s", order->order_id.text,
@@ -213,8 +286,8 @@ static int handle_create(request_rec *r, const char *mount)
         return send_unavailable(r);
     }
     if (created) {
-        /* Counted before it is queued, so that the claim finds it counted. */
-        ord_metrics_created(orders_metrics);
+        /* Counted (above) before it is queued, so that the claim finds it
+         * counted. */
         orders_engine_enqueue(r->server, order->order_id.text);
         apr_table_setn(r->headers_out, "Location",
                        ord_route_order_path(r->pool, mount,

@@ -2,6 +2,7 @@
  * ord_json: strict parsing of an order body and rendering of orders and
  * errors with json-c.  See ord_json.h for the contract.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_hash.h>
@@ -62,7 +63,28 @@ static apr_status_t check_keys(apr_pool_t *p, const char *s, apr_size_t len,
     for (i = 0; i < len; i++) {
         char c = s[i];
         if (in_string) {
-            if (c == '\\') {
+            if (c == '\\' && i + 1 < len && s[i + 1] == 'u') {
+                /* json-c turns a lone surrogate into U+FFFD without a
+                 * word: the client's text would change. */
+                unsigned long u = strtoul(apr_pstrmemdup(p, s + i + 2, 4),
+                                          NULL, 16);
+                if (u >= 0xD800 && u <= 0xDBFF && i + 11 < len
+                    && s[i + 6] == '\\' && s[i + 7] == 'u') {
+                    unsigned long low = strtoul(
+                        apr_pstrmemdup(p, s + i + 8, 4), NULL, 16);
+                    if (low >= 0xDC00 && low <= 0xDFFF) {
+                        i += 11;
+                        continue;
+                    }
+                }
+                if (u >= 0xD800 && u <= 0xDFFF) {
+                    *error = "the body has a \\u escape of a lone UTF-16 "
+                             "surrogate, which is not a character";
+                    return APR_EINVAL;
+                }
+                i += 5;
+            }
+            else if (c == '\\') {
                 i++;
             }
             else if (c == '"') {
@@ -297,6 +319,11 @@ static apr_status_t parse_fields(apr_pool_t *p, json_object *obj,
                       &order->order_id, error);
         if (rv != APR_SUCCESS) {
             return rv;
+        }
+        /* {mount}/populate is the load simulation, not an order. */
+        if (strcmp(order->order_id.text, ORD_RESERVED_ORDER_ID) == 0) {
+            *error = "order_id \"" ORD_RESERVED_ORDER_ID "\" is reserved";
+            return APR_EINVAL;
         }
     }
     if (!json_object_object_get_ex(obj, "user_id", &val)) {

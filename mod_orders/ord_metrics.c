@@ -78,6 +78,85 @@ void ord_metrics_completed(ord_metrics_t *m, apr_time_t processing_us,
                                           : 0);
 }
 
+/* Polling step while a reload runs or waits: reloads are rare and short. */
+#define RELOAD_POLL apr_time_from_msec(1)
+
+/* The reloading process, or 0; a reloader that died is forgotten. */
+static apr_uint32_t live_reloader(ord_metrics_t *m, ord_pid_alive_fn *alive)
+{
+    apr_uint32_t pid = apr_atomic_read32(&m->reloader);
+
+    if (pid != 0 && !alive(pid)) {
+        apr_atomic_cas32(&m->reloader, 0, pid);
+        return 0;
+    }
+    return pid;
+}
+
+void ord_metrics_enter(ord_metrics_t *m, ord_metrics_slot_t *slot,
+                       ord_pid_alive_fn *alive)
+{
+    if (!slot) {
+        return;
+    }
+    for (;;) {
+        while (live_reloader(m, alive) != 0) {
+            apr_sleep(RELOAD_POLL);
+        }
+        apr_atomic_inc32(&slot->inflight);
+        /* A reload that began meanwhile waits for us unless we step back. */
+        if (apr_atomic_read32(&m->reloader) == 0) {
+            return;
+        }
+        apr_atomic_dec32(&slot->inflight);
+    }
+}
+
+void ord_metrics_leave(ord_metrics_slot_t *slot)
+{
+    if (slot) {
+        apr_atomic_dec32(&slot->inflight);
+    }
+}
+
+static apr_uint32_t inflight_in_live_slots(ord_metrics_t *m,
+                                           ord_pid_alive_fn *alive)
+{
+    apr_uint32_t i, n = 0;
+
+    for (i = 0; i < m->nslots; i++) {
+        apr_uint32_t owner = apr_atomic_read32(&m->slots[i].pid);
+        if (owner != 0 && alive(owner)) {
+            n += apr_atomic_read32(&m->slots[i].inflight);
+        }
+    }
+    return n;
+}
+
+apr_status_t ord_metrics_reload_begin(ord_metrics_t *m, apr_uint32_t pid,
+                                      ord_pid_alive_fn *alive,
+                                      apr_interval_time_t wait)
+{
+    apr_time_t until = apr_time_now() + wait;
+
+    live_reloader(m, alive);
+    if (apr_atomic_cas32(&m->reloader, pid, 0) != 0) {
+        return APR_EBUSY;
+    }
+    while (inflight_in_live_slots(m, alive) != 0) {
+        if (apr_time_now() >= until) {
+            return APR_TIMEUP;
+        }
+        apr_sleep(RELOAD_POLL);
+    }
+    return APR_SUCCESS;
+}
+
+void ord_metrics_reload_end(ord_metrics_t *m)
+{
+    apr_atomic_set32(&m->reloader, 0);
+}
+
 int ord_metrics_pid_alive(apr_uint32_t pid)
 {
     return pid != 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
@@ -93,6 +172,7 @@ ord_metrics_slot_t *ord_metrics_slot_take(ord_metrics_t *m, apr_uint32_t pid,
         apr_uint32_t owner = apr_atomic_read32(&slot->pid);
         if ((owner == 0 || owner == pid || !alive(owner))
             && apr_atomic_cas32(&slot->pid, pid, owner) == owner) {
+            apr_atomic_set32(&slot->inflight, 0);
             apr_atomic_set32(&slot->gauges.held, 0);
             apr_atomic_set32(&slot->gauges.running, 0);
             return slot;
@@ -103,6 +183,7 @@ ord_metrics_slot_t *ord_metrics_slot_take(ord_metrics_t *m, apr_uint32_t pid,
 
 void ord_metrics_slot_release(ord_metrics_slot_t *slot)
 {
+    apr_atomic_set32(&slot->inflight, 0);
     apr_atomic_set32(&slot->gauges.held, 0);
     apr_atomic_set32(&slot->gauges.running, 0);
     apr_atomic_set32(&slot->pid, 0);

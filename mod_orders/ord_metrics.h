@@ -9,6 +9,12 @@
  * queue publishes its gauges; a slot whose process is gone counts for
  * nothing and is taken over by the next child that needs one.
  *
+ * A reload must not fall between a transition's commit and its counter
+ * update (the update would be lost, or counted twice): each transition is
+ * bracketed by ord_metrics_enter/leave, and a reload first stops new ones and
+ * waits for those under way (in live children only, so a child killed in
+ * the middle cannot block it).
+ *
  * Thread- and process-safety: every update is one atomic operation or a
  * compare-and-swap loop; readers see each counter whole, not all counters at
  * one instant.  Counts never go below zero.
@@ -24,7 +30,7 @@
 
 typedef struct {
     volatile apr_uint32_t pid;      /* 0: free */
-    apr_uint32_t pad;
+    volatile apr_uint32_t inflight; /* transitions between enter and leave */
     ord_queue_gauges_t gauges;
 } ord_metrics_slot_t;
 
@@ -33,6 +39,7 @@ typedef struct {
     volatile apr_uint64_t processing_us_sum;     /* over Completed */
     volatile apr_uint64_t from_creation_us_sum;  /* over Completed */
     volatile apr_uint32_t loaded_generation;     /* generation + 1; 0: none */
+    volatile apr_uint32_t reloader;              /* pid reloading; 0: none */
     apr_uint32_t nslots;
     apr_time_t started_at;
     ord_metrics_slot_t slots[1];                 /* nslots of them */
@@ -64,6 +71,22 @@ void ord_metrics_created(ord_metrics_t *m);
 void ord_metrics_claimed(ord_metrics_t *m, ord_status_e from);
 void ord_metrics_completed(ord_metrics_t *m, apr_time_t processing_us,
                            apr_time_t from_creation_us);
+
+/* Brackets one transition (its commit and its counter update); waits while
+ * a live process reloads the table.  A NULL slot (no engine in this child)
+ * brackets nothing. */
+void ord_metrics_enter(ord_metrics_t *m, ord_metrics_slot_t *slot,
+                       ord_pid_alive_fn *alive);
+void ord_metrics_leave(ord_metrics_slot_t *slot);
+
+/* Stops new transitions and waits up to `wait` for those under way in live
+ * processes.  APR_SUCCESS when they all ended, APR_TIMEUP when some did not
+ * (the reload goes ahead; the table can then be off by those), APR_EBUSY
+ * when another live process is reloading. */
+apr_status_t ord_metrics_reload_begin(ord_metrics_t *m, apr_uint32_t pid,
+                                      ord_pid_alive_fn *alive,
+                                      apr_interval_time_t wait);
+void ord_metrics_reload_end(ord_metrics_t *m);
 
 /* Takes a slot for `pid`: a free one or one whose process is gone.  NULL
  * when every slot belongs to a live process. */

@@ -20,6 +20,8 @@
 #define ORD_INT_ID_MAX        APR_INT64_C(9007199254740991)   /* 2^53 - 1 */
 #define ORD_AMOUNT_MAX_CENTS  APR_INT64_C(100000000000000)    /* 1e12 * 100 */
 #define ORD_AMOUNT_MAX_SCALE  2
+/* The one valid order id no order may take: it names {mount}/populate. */
+#define ORD_RESERVED_ORDER_ID "populate"
 
 typedef enum {
     ORD_PENDING = 0,

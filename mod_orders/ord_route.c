@@ -5,6 +5,7 @@
 
 #include <apr_strings.h>
 
+#include "ord_order.h"
 #include "ord_route.h"
 
 #define ALLOW_COLLECTION "GET, HEAD, POST"
@@ -66,7 +67,7 @@ void ord_route_match(apr_pool_t *p, const char *method, const char *uri,
         route->order_id = NULL;
         return;
     }
-    if (strcmp(route->order_id, "populate") == 0) {
+    if (strcmp(route->order_id, ORD_RESERVED_ORDER_ID) == 0) {
         route->order_id = NULL;
         route_to(route, method, NULL, ORD_ROUTE_NOT_FOUND, "POST",
                  ORD_ROUTE_POPULATE, ALLOW_POPULATE);

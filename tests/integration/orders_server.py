@@ -27,6 +27,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def process_alive(pid):
+    """True while `pid` runs (a zombie, whose sockets are closed, is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def wait_for(predicate, timeout, interval=0.05, what="condition"):
     """Polls `predicate` until it returns a true value or `timeout` passes."""
     deadline = time.monotonic() + timeout
@@ -60,12 +69,20 @@ class Response:
 
 class Server:
     def __init__(self, processing_time="0.2", recovery_interval="1",
-                 workers="8", extra_conf="", driver="sqlite3", params=None):
+                 workers="8", extra_conf="", driver="sqlite3", pg=None,
+                 dbname=None):
+        """driver "sqlite3" keeps the database in this server's directory;
+        "pgsql" needs `pg` (a PostgresServer) and makes a fresh database
+        there unless `dbname` names one to share."""
         self.dir = tempfile.mkdtemp(prefix="mod_orders-test-")
         os.chmod(self.dir, 0o755)   # the children (www-data) must reach it
         self.port = free_port()
         self.driver = driver
-        self.params = params
+        self.pg = pg
+        self.params = None
+        if driver == "pgsql":
+            self.dbname = dbname or pg.create_database()
+            self.params = pg.params(self.dbname)
         self.env = dict(os.environ,
                         ORDERS_PROCESSING_TIME=str(processing_time),
                         ORDERS_RECOVERY_INTERVAL=str(recovery_interval),
@@ -99,8 +116,10 @@ class Server:
 
         def answers():
             if self.proc.poll() is not None:
+                with open(os.path.join(self.dir, "log", "stderr"), errors="replace") as f:
+                    stderr = f.read()
                 raise AssertionError(f"httpd exited with {self.proc.returncode}:\n"
-                                     + self.read_log()[-3000:])
+                                     + stderr[-2000:] + self.read_log()[-3000:])
             try:
                 return self.get("/metrics").status == 200
             except OSError:
@@ -137,20 +156,23 @@ class Server:
                 self.proc.wait(10)
         # The parent reaps its children before it exits; make sure of it.
         for pid in children:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                continue
-            os.kill(pid, signal.SIGKILL)
+            if process_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not any(process_alive(pid) for pid in children), 20,
+                 what="the children to exit")
         self.proc = None
 
     def kill(self):
-        """SIGKILL the parent and all children: a crash of the whole server."""
-        for pid in self.children():
+        """SIGKILL the parent and all children: a crash of the whole server.
+        Returns once every one of them is gone (their sockets closed)."""
+        children = self.children()
+        for pid in children:
             os.kill(pid, signal.SIGKILL)
         self.proc.kill()
         self.proc.wait(10)
         self.proc = None
+        wait_for(lambda: not any(process_alive(pid) for pid in children), 20,
+                 what="the killed children to exit")
 
     def cleanup(self):
         self.stop()
@@ -184,9 +206,11 @@ class Server:
         assert r.status == 200, r
         return r.json()
 
-    # -- database (read through the sqlite3 CLI as the server's user, so that
-    # no file of the database is ever created by root) ----------------------
+    # -- database: PostgreSQL through psql; SQLite through the sqlite3 CLI as
+    # the server's user, so that no file of it is ever created by root ------
     def sql(self, query):
+        if self.driver == "pgsql":
+            return self.pg.query(self.dbname, query)
         cmd = ["sqlite3", "-json", self.db_path, query]
         if IS_ROOT:
             cmd = ["runuser", "-u", "www-data", "--"] + cmd

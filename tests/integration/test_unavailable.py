@@ -19,7 +19,8 @@ def hold_write_lock(server):
     return holder
 
 
-def test_locked_database_answers_503_and_recovers(server):
+def test_locked_sqlite_database_answers_503_and_recovers(sqlite_server):
+    server = sqlite_server
     body = {"order_id": "unavail-1", "user_id": 7, "item_ids": [1], "total_amount": 3.5}
     holder = hold_write_lock(server)
     try:

@@ -556,6 +556,35 @@ static void test_parse_rejects_invalid_utf8_overlong(void **state)
     REJECT(p, mk(p, NULL, "\"ab\xc0\xaf\"", ITEMS, AMT, NULL), NULL);
 }
 
+static void test_parse_rejects_escaped_lone_surrogates(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    /* json-c would store U+FFFD: the text sent would not come back. */
+    REJECT(p, "{\"user_id\":\"\\ud800\",\"item_ids\":[1],\"total_amount\":1}",
+           NULL);
+    REJECT(p, "{\"user_id\":\"a\\udc00\",\"item_ids\":[1],\"total_amount\":1}",
+           NULL);
+    REJECT(p, "{\"user_id\":1,\"item_ids\":[\"\\ud800x\"],\"total_amount\":1}",
+           NULL);
+}
+
+static void test_parse_accepts_escaped_surrogate_pair(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    ord_order_t *o = ACCEPT(p, "{\"user_id\":\"\\ud83d\\ude00\",\"item_ids\":[1],"
+                               "\"total_amount\":1}");
+    assert_string_equal(o->user_id.text, "\xf0\x9f\x98\x80");
+}
+
+static void test_parse_rejects_reserved_order_id(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    REJECT(p, "{\"order_id\":\"populate\",\"user_id\":1,\"item_ids\":[1],"
+              "\"total_amount\":1}", "order_id");
+    ACCEPT(p, "{\"order_id\":\"populate2\",\"user_id\":1,\"item_ids\":[1],"
+              "\"total_amount\":1}");
+}
+
 static void test_parse_rejects_invalid_utf8_surrogate(void **state)
 {
     apr_pool_t *p = pool_of(state);
@@ -1663,6 +1692,9 @@ int main(void)
         cmocka_unit_test(test_parse_rejects_invalid_utf8_truncated_sequence),
         cmocka_unit_test(test_parse_rejects_invalid_utf8_overlong),
         cmocka_unit_test(test_parse_rejects_invalid_utf8_surrogate),
+        cmocka_unit_test(test_parse_rejects_escaped_lone_surrogates),
+        cmocka_unit_test(test_parse_accepts_escaped_surrogate_pair),
+        cmocka_unit_test(test_parse_rejects_reserved_order_id),
         cmocka_unit_test(test_parse_rejects_invalid_utf8_above_10ffff),
         cmocka_unit_test(test_parse_rejects_invalid_utf8_in_item),
 
