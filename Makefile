@@ -16,7 +16,8 @@ CC      ?= gcc
 
 DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
                 libaprutil1-dbd-pgsql libjson-c-dev libcmocka-dev sqlite3 \
-                python3 python3-pytest curl pkg-config gcc make
+                python3 python3-pytest curl pkg-config gcc make procps \
+                postgresql-15 postgresql-client-15
 
 PURE_SRC := $(addprefix mod_orders/,ord_order.c ord_json.c ord_route.c \
               ord_queue.c ord_metrics.c ord_store.c)

@@ -76,5 +76,7 @@ int orders_metrics_handler(request_rec *r);
  * Apache does not replace the body with its own HTML. */
 int orders_send_json(request_rec *r, int status, const char *body);
 int orders_send_error(request_rec *r, int status, const char *message);
+/* 503 with Retry-After: the database cannot answer now. */
+int orders_send_unavailable(request_rec *r);
 
 #endif /* MOD_ORDERS_H */

@@ -41,7 +41,10 @@ APLOG_USE_MODULE(orders);
 
 typedef enum { STEP_CLAIM, STEP_COMPLETE } job_stage_e;
 
+typedef struct orders_engine_t orders_engine_t;
+
 typedef struct {
+    orders_engine_t *engine;
     server_rec *s;
     const char *order_id;
     ord_status_e from;          /* what the claim takes it from */
@@ -55,16 +58,24 @@ typedef struct {
 
 /* This child's engine: set in child_init, read by request and pool
  * threads. */
-typedef struct {
+struct orders_engine_t {
     server_rec *s;              /* the main server: its database and config */
     ord_queue_t *queue;
     ord_metrics_slot_t *slot;
     orders_server_conf_t conf;
     const char *token_prefix;   /* unique to this child, across servers */
     volatile apr_uint32_t claims;
-} orders_engine_t;
+};
 
 static orders_engine_t *engine;
+/* The gate between the engine's users (request threads queueing an order,
+ * the watchdog thread's recovery pass) and its stop when the child exits:
+ * mod_watchdog does not join its thread before the child's pool goes, so a
+ * pass can be under way then.  Kept outside the engine's memory, which the
+ * child's pool frees. */
+static volatile apr_uint32_t engine_users;
+static volatile apr_uint32_t engine_stopping;
+#define ENGINE_STOP_WAIT apr_time_from_sec(30)
 static apr_global_mutex_t *load_mutex;
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
@@ -86,6 +97,26 @@ const char *orders_store_error(ord_store_conn_t *conn)
                                       conn->last_error)
                       : NULL;
     return msg ? msg : "no detail from the driver";
+}
+
+/* The engine, counted as in use until engine_release; NULL when there is
+ * none or it is stopping. */
+static orders_engine_t *engine_acquire(void)
+{
+    orders_engine_t *e;
+
+    apr_atomic_inc32(&engine_users);
+    e = engine;
+    if (!e || apr_atomic_read32(&engine_stopping)) {
+        apr_atomic_dec32(&engine_users);
+        return NULL;
+    }
+    return e;
+}
+
+static void engine_release(void)
+{
+    apr_atomic_dec32(&engine_users);
 }
 
 ord_metrics_slot_t *orders_engine_slot(void)
@@ -146,12 +177,13 @@ static apr_interval_time_t job_step(void *data)
     }
     orders_store_conn(dbd, &conn);
     now = apr_time_now();
-    ord_metrics_enter(orders_metrics, engine->slot, ord_metrics_pid_alive);
+    ord_metrics_enter(orders_metrics, job->engine->slot,
+                      ord_metrics_pid_alive);
     if (job->stage == STEP_CLAIM) {
-        wait = processing_time(&engine->conf);
+        wait = processing_time(&job->engine->conf);
         rv = ord_store_claim(&conn, scratch, job->order_id, job->from,
                              job->token, now,
-                             now + wait + engine->conf.recovery,
+                             now + wait + job->engine->conf.recovery,
                              &job->created_at);
         if (rv == APR_SUCCESS) {
             ord_metrics_claimed(orders_metrics, job->from);
@@ -178,41 +210,45 @@ static apr_interval_time_t job_step(void *data)
             next = job_failed(job, rv);
         }
     }
-    ord_metrics_leave(engine->slot);
+    ord_metrics_leave(job->engine->slot);
     ap_dbd_close(job->s, dbd);
 leave:
     apr_pool_destroy(scratch);
     return next;
 }
 
-static apr_status_t enqueue(const char *order_id, ord_status_e from)
+static apr_status_t enqueue(orders_engine_t *e, const char *order_id,
+                            ord_status_e from)
 {
     orders_job_t *job;
     apr_pool_t *pool;
     apr_status_t rv;
 
-    if (!engine) {
-        return APR_EINIT;
-    }
-    rv = ord_queue_job_pool(engine->queue, &pool);
+    rv = ord_queue_job_pool(e->queue, &pool);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     job = apr_pcalloc(pool, sizeof(*job));
-    job->s = engine->s;
+    job->engine = e;
+    job->s = e->s;
     job->pool = pool;
     job->order_id = apr_pstrdup(pool, order_id);
     job->from = from;
     job->stage = STEP_CLAIM;
-    job->token = apr_psprintf(pool, "%s-%u", engine->token_prefix,
-                              apr_atomic_inc32(&engine->claims));
-    return ord_queue_push(engine->queue, pool, job_step, job);
+    job->token = apr_psprintf(pool, "%s-%u", e->token_prefix,
+                              apr_atomic_inc32(&e->claims));
+    return ord_queue_push(e->queue, pool, job_step, job);
 }
 
 void orders_engine_enqueue(server_rec *s, const char *order_id)
 {
-    apr_status_t rv = enqueue(order_id, ORD_PENDING);
+    orders_engine_t *e = engine_acquire();
+    apr_status_t rv = APR_EINIT;
 
+    if (e) {
+        rv = enqueue(e, order_id, ORD_PENDING);
+        engine_release();
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s,
                      "ORD00011: order %s waits for the recovery pass "
@@ -286,7 +322,7 @@ leave:
 
 /* The recovery pass: orders whose lease ran out are claimed again through
  * this child's queue, as many as it has room for. */
-static apr_status_t recovery_pass(int state, void *data, apr_pool_t *p)
+static void recover(orders_engine_t *e, apr_pool_t *p)
 {
     apr_array_header_t *orphans;
     ord_store_conn_t conn;
@@ -294,44 +330,59 @@ static apr_status_t recovery_pass(int state, void *data, apr_pool_t *p)
     apr_status_t rv;
     int i, room;
 
-    if (state == AP_WATCHDOG_STATE_STOPPING || !engine) {
-        return APR_SUCCESS;
-    }
-    rv = load_generation(engine->s, p);
+    rv = load_generation(e->s, p);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, engine->s,
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, e->s,
                      "ORD00020: cannot load the schema and counters from "
                      "the database; trying again next pass");
-        return APR_SUCCESS;
+        return;
     }
-    room = engine->conf.queue_size
-           - (int)apr_atomic_read32(&engine->slot->gauges.held);
+    room = e->conf.queue_size
+           - (int)apr_atomic_read32(&e->slot->gauges.held);
     if (room <= 0) {
-        return APR_SUCCESS;
+        return;
     }
-    dbd = ap_dbd_open(p, engine->s);
+    dbd = ap_dbd_open(p, e->s);
     if (!dbd) {
-        return APR_SUCCESS;   /* mod_dbd logged why; next pass tries again */
+        return;   /* mod_dbd logged why; the next pass tries again */
     }
     orders_store_conn(dbd, &conn);
     rv = ord_store_orphans(&conn, p, apr_time_now(),
                            room < RECOVERY_BATCH ? room : RECOVERY_BATCH,
                            &orphans);
-    ap_dbd_close(engine->s, dbd);
+    ap_dbd_close(e->s, dbd);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, engine->s,
-                     "ORD00021: recovery pass could not read the database");
-        return APR_SUCCESS;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, e->s, "ORD00021: recovery "
+                     "pass could not read the database: %s",
+                     orders_store_error(&conn));
+        return;
     }
     for (i = 0; i < orphans->nelts; i++) {
         ord_store_orphan_t *o = &APR_ARRAY_IDX(orphans, i, ord_store_orphan_t);
-        if (enqueue(o->order_id, o->status) != APR_SUCCESS) {
+        if (enqueue(e, o->order_id, o->status) != APR_SUCCESS) {
             break;
         }
     }
     if (orphans->nelts > 0) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, engine->s,
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, e->s,
                      "ORD00022: recovery pass took over %d order(s)", i);
+    }
+}
+
+/* The recovery pass, every OrdersRecoveryInterval in the one child that
+ * holds mod_watchdog's singleton: orders whose lease ran out are claimed
+ * again through this child's queue, as many as it has room for. */
+static apr_status_t recovery_pass(int state, void *data, apr_pool_t *p)
+{
+    orders_engine_t *e;
+
+    if (state == AP_WATCHDOG_STATE_STOPPING) {
+        return APR_SUCCESS;
+    }
+    e = engine_acquire();
+    if (e) {
+        recover(e, p);
+        engine_release();
     }
     return APR_SUCCESS;
 }
@@ -369,8 +420,13 @@ int orders_engine_post_config(apr_pool_t *pconf, server_rec *s)
 static apr_status_t engine_stop(void *data)
 {
     orders_engine_t *e = data;
+    apr_time_t until = apr_time_now() + ENGINE_STOP_WAIT;
 
+    apr_atomic_set32(&engine_stopping, 1);
     engine = NULL;
+    while (apr_atomic_read32(&engine_users) != 0 && apr_time_now() < until) {
+        apr_sleep(apr_time_from_msec(1));
+    }
     ord_queue_destroy(e->queue);
     ord_metrics_slot_release(e->slot);
     return APR_SUCCESS;

@@ -40,7 +40,7 @@ int orders_send_error(request_rec *r, int status, const char *message)
     return orders_send_json(r, status, ord_json_error(r->pool, message));
 }
 
-static int send_unavailable(request_rec *r)
+int orders_send_unavailable(request_rec *r)
 {
     apr_table_setn(r->headers_out, "Retry-After", RETRY_AFTER_SECONDS);
     return orders_send_error(r, HTTP_SERVICE_UNAVAILABLE,
@@ -267,7 +267,7 @@ static int handle_create(request_rec *r, const char *mount)
 
     dbd = ap_dbd_acquire(r);
     if (!dbd) {
-        return send_unavailable(r);
+        return orders_send_unavailable(r);
     }
     orders_store_conn(dbd, &conn);
     slot = orders_engine_slot();
@@ -283,7 +283,7 @@ static int handle_create(request_rec *r, const char *mount)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "ORD00050: storing order "
                       "%s failed: %s", order->order_id.text,
                       orders_store_error(&conn));
-        return send_unavailable(r);
+        return orders_send_unavailable(r);
     }
     if (created) {
         /* Counted (above) before it is queued, so that the claim finds it
@@ -297,7 +297,7 @@ static int handle_create(request_rec *r, const char *mount)
     }
     rv = ord_store_get(&conn, r->pool, order->order_id.text, &existing);
     if (rv != APR_SUCCESS) {
-        return send_unavailable(r);
+        return orders_send_unavailable(r);
     }
     if (ord_order_same_content(order, existing)) {
         return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, existing));
@@ -316,7 +316,7 @@ static int handle_get(request_rec *r, const char *order_id)
     apr_status_t rv;
 
     if (!dbd) {
-        return send_unavailable(r);
+        return orders_send_unavailable(r);
     }
     orders_store_conn(dbd, &conn);
     rv = ord_store_get(&conn, r->pool, order_id, &order);
@@ -325,7 +325,7 @@ static int handle_get(request_rec *r, const char *order_id)
                                  "no order has that order_id");
     }
     if (rv != APR_SUCCESS) {
-        return send_unavailable(r);
+        return orders_send_unavailable(r);
     }
     return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, order));
 }

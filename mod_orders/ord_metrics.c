@@ -212,6 +212,14 @@ void ord_metrics_read(ord_metrics_t *m, ord_pid_alive_fn *alive,
     s->uptime_seconds = apr_time_sec(now - m->started_at);
 }
 
+void ord_metrics_use_totals(ord_metrics_snapshot_t *s,
+                            const ord_store_totals_t *t)
+{
+    memcpy(s->count, t->count, sizeof(s->count));
+    s->processing_us_sum = t->processing_us_sum;
+    s->from_creation_us_sum = t->from_creation_us_sum;
+}
+
 /* Seconds with six decimals from integer microseconds: no float on the way
  * to the text. */
 static json_object *average_seconds(apr_pool_t *p, apr_uint64_t sum_us,

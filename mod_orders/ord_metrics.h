@@ -100,6 +100,11 @@ int ord_metrics_pid_alive(apr_uint32_t pid);
 void ord_metrics_read(ord_metrics_t *m, ord_pid_alive_fn *alive,
                       apr_time_t now, ord_metrics_snapshot_t *snap);
 
+/* Replaces a snapshot's counts and sums with the database's (the figures of
+ * every server sharing it); the gauges stay this server's. */
+void ord_metrics_use_totals(ord_metrics_snapshot_t *s,
+                            const ord_store_totals_t *totals);
+
 /* The JSON of API.md section 4. */
 const char *ord_metrics_json(apr_pool_t *p, const ord_metrics_snapshot_t *s);
 

@@ -17,6 +17,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RENDER = os.path.join(ROOT, "conf", "render.sh")
+MODDIR = "/usr/lib/apache2/modules"
 IS_ROOT = os.geteuid() == 0
 
 
@@ -252,28 +253,32 @@ class Server:
         return ids
 
 
-async def _one_post(port, body, results, start):
+async def _one_post(port, body, results, start, path):
     await start.wait()
     t0 = time.monotonic()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     data = json.dumps(body).encode()
-    writer.write(b"POST /orders HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 b"Content-Type: application/json\r\nConnection: close\r\n"
-                 + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
-    await writer.drain()
-    raw = await reader.read()
-    writer.close()
-    status = int(raw.split(b" ", 2)[1])
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+                     + b"Content-Type: application/json\r\nConnection: close\r\n"
+                     + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+        await writer.drain()
+        raw = await reader.read()
+        writer.close()
+        status = int(raw.split(b" ", 2)[1])
+    except (OSError, IndexError, ValueError):
+        status = 0
     results.append((status, time.monotonic() - t0, body.get("order_id")))
 
 
-def concurrent_posts(port, bodies, timeout=120):
+def concurrent_posts(port, bodies, timeout=120, path="/orders"):
     """POSTs every body on its own connection, all at once.  Returns
-    [(status, seconds, order_id)]."""
+    [(status, seconds, order_id)]; status 0 when the connection broke."""
     async def run():
         results = []
         start = asyncio.Event()
-        tasks = [asyncio.ensure_future(_one_post(port, b, results, start)) for b in bodies]
+        tasks = [asyncio.ensure_future(_one_post(port, b, results, start, path))
+                 for b in bodies]
         await asyncio.sleep(0)
         start.set()
         await asyncio.wait_for(asyncio.gather(*tasks), timeout)

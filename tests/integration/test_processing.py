@@ -1,6 +1,7 @@
 """Processing under load and through crashes: every accepted order reaches
 Completed exactly once, and /metrics agrees with the database."""
 import collections
+import threading
 import time
 
 import pytest
@@ -120,3 +121,40 @@ def test_full_queue_leaves_orders_to_the_recovery_pass(fresh):
     assert_completed_once(server, [b["order_id"] for b in bodies])
     assert_metrics_match_database(server)
     assert "ORD00022" in server.read_log()   # the recovery pass took some
+
+
+def test_graceful_restart_under_load_loses_nothing(fresh):
+    server = fresh(processing_time="0.5 1", recovery_interval="1").start()
+    stop = threading.Event()
+    results = []
+
+    def place(prefix):
+        i = 0
+        while not stop.is_set():
+            body = order(i, prefix)
+            results.append((server.post("/orders", body).status, body["order_id"]))
+            i += 1
+
+    clients = [threading.Thread(target=place, args=(f"graceful{n}",)) for n in range(4)]
+    for c in clients:
+        c.start()
+    try:
+        wait_for(lambda: len(results) >= 200, 30, what="200 orders before the restart")
+        old = set(server.children())
+        server.graceful()
+        wait_for(lambda: server.children() and not (set(server.children()) & old), 30,
+                 what="a new generation of children")
+        placed = len(results)
+        wait_for(lambda: len(results) >= placed + 200, 30,
+                 what="200 orders after the restart")
+    finally:
+        stop.set()
+        for c in clients:
+            c.join(30)
+
+    assert collections.Counter(s for s, _ in results) == {202: len(results)}
+    wait_for(lambda: all_completed(server, len(results)), 60,
+             what=f"{len(results)} Completed")
+    assert_completed_once(server, [oid for _, oid in results])
+    assert_metrics_match_database(server)
+    assert server.crashes() == []

@@ -1,0 +1,114 @@
+"""Several servers on one PostgreSQL, and the database going away."""
+import collections
+import threading
+import time
+
+from orders_server import MODDIR, Server, concurrent_posts, wait_for
+from pg_server import PostgresServer
+from test_processing import assert_completed_once, order
+
+BALANCER_CONF = """
+LoadModule proxy_module          {moddir}/mod_proxy.so
+LoadModule proxy_http_module     {moddir}/mod_proxy_http.so
+LoadModule proxy_balancer_module {moddir}/mod_proxy_balancer.so
+LoadModule slotmem_shm_module    {moddir}/mod_slotmem_shm.so
+LoadModule lbmethod_byrequests_module {moddir}/mod_lbmethod_byrequests.so
+<Proxy "balancer://orders">
+    BalancerMember "http://127.0.0.1:{a}" retry=5
+    BalancerMember "http://127.0.0.1:{b}" retry=5
+</Proxy>
+ProxyPass        "/shop/orders" "balancer://orders/orders"
+ProxyPassReverse "/shop/orders" "balancer://orders/orders"
+"""
+
+
+def cluster_counts(server):
+    r = server.get("/metrics?scope=cluster")
+    assert r.status == 200, r
+    return r.json()
+
+
+def test_two_servers_one_database_survive_sigkill_of_one(postgres):
+    dbname = postgres.create_database()
+    a = Server(driver="pgsql", pg=postgres, dbname=dbname,
+               processing_time="1 2", recovery_interval="1").start()
+    b = Server(driver="pgsql", pg=postgres, dbname=dbname,
+               processing_time="1 2", recovery_interval="1").start()
+    front = Server(extra_conf=BALANCER_CONF.format(moddir=MODDIR, a=a.port, b=b.port))
+    try:
+        front.start()
+        bodies = [order(i, "lb") for i in range(1000)]
+        results = []
+        poster = threading.Thread(target=lambda: results.extend(
+            concurrent_posts(front.port, bodies, path="/shop/orders")))
+        t0 = time.monotonic()
+        poster.start()
+        # Orders are arriving and being processed: kill A, parent and all.
+        wait_for(lambda: a.sql("SELECT COUNT(*) AS n FROM orders")[0]["n"] >= 200, 30,
+                 what="200 orders stored")
+        a.kill()
+        killed_at = time.monotonic() - t0
+        poster.join(120)
+        statuses = collections.Counter(s for s, _, _ in results)
+        accepted = [oid for s, _, oid in results if s == 202]
+        assert len(results) == 1000 and len(accepted) > 0
+
+        # Every order stored (accepted ones included) completes, through B.
+        stored = a.sql("SELECT COUNT(*) AS n FROM orders")[0]["n"]
+        assert set(accepted) <= {r["order_id"] for r in b.sql("SELECT order_id FROM orders")}
+        wait_for(lambda: b.db_status_counts()["Completed"] == stored, 60,
+                 what="every stored order Completed")
+        done = time.monotonic() - t0
+        seen = collections.Counter(a.completions() + b.completions())
+        assert {i: n for i, n in seen.items() if n != 1} == {}
+        assert set(seen) == {r["order_id"] for r in b.sql("SELECT order_id FROM orders")}
+        print(f"\nbalancer: {dict(statuses)} of 1000; A SIGKILLed at {killed_at:.2f}s; "
+              f"{stored} stored, all Completed once after {done:.2f}s "
+              f"({len(a.completions())} by A, {len(b.completions())} by B)")
+
+        # The cluster view is the database's.
+        m = cluster_counts(b)
+        assert m["status_counts"] == b.db_status_counts()
+        assert m["total_orders"] == stored
+        assert front.crashes() == [] and b.crashes() == []
+    finally:
+        front.cleanup()
+        a.cleanup()
+        b.cleanup()
+
+
+def test_postgresql_outage_answers_503_then_recovers():
+    pg = PostgresServer().start()
+    server = Server(driver="pgsql", pg=pg, processing_time="0.5").start()
+    try:
+        before = [order(i, "outage-before") for i in range(50)]
+        assert {s for s, _, _ in concurrent_posts(server.port, before)} == {202}
+
+        pg.stop()
+        down_at = time.monotonic()
+        during = []
+        while time.monotonic() - down_at < 10:
+            t0 = time.monotonic()
+            r = server.post("/orders", order(len(during), "outage-during"))
+            during.append((r.status, r.header("Retry-After"), time.monotonic() - t0))
+        pg.start()
+
+        assert during and {s for s, _, _ in during} == {503}
+        assert {ra for _, ra, _ in during} == {"5"}
+        slowest = max(t for _, _, t in during)
+        assert slowest < 5, slowest
+
+        # Back by itself, no restart: new orders are taken ...
+        wait_for(lambda: server.post("/orders", order(0, "outage-after")).status == 202,
+                 30, interval=0.5, what="a 202 after the outage")
+        # ... and every order accepted before it completes, once.
+        wait_for(lambda: server.db_status_counts()["Completed"] == 51, 60,
+                 what="the 51 accepted orders Completed")
+        assert_completed_once(server, [b["order_id"] for b in before])
+        assert server.sql("SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE 'outage-during%'")[0]["n"] == 0
+        print(f"\noutage: {len(during)} requests in 10 s, all 503 + Retry-After, "
+              f"slowest {slowest:.2f}s")
+        assert server.crashes() == []
+    finally:
+        server.cleanup()
+        pg.cleanup()
