@@ -24,14 +24,15 @@ def test_locked_sqlite_database_answers_503_and_recovers(sqlite_server):
     body = {"order_id": "unavail-1", "user_id": 7, "item_ids": [1], "total_amount": 3.5}
     holder = hold_write_lock(server)
     try:
-        t0 = time.monotonic()
-        r = server.post("/orders", body)
-        waited = time.monotonic() - t0
-        assert r.status == 503, r
-        assert r.header("Content-Type") == "application/json"
-        assert r.header("Retry-After") == "5"
-        assert "unavailable" in r.json()["error"]
-        assert waited < 15
+        for _ in range(3):
+            t0 = time.monotonic()
+            r = server.post("/orders", body)
+            waited = time.monotonic() - t0
+            assert r.status == 503, r
+            assert r.header("Content-Type") == "application/json"
+            assert r.header("Retry-After") == "5"
+            assert "unavailable" in r.json()["error"]
+            assert waited < 5, waited
     finally:
         holder.stdin.write("ROLLBACK;\n")
         holder.stdin.close()
