@@ -17,7 +17,8 @@ CC      ?= gcc
 DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
                 libaprutil1-dbd-pgsql libjson-c-dev libcmocka-dev sqlite3 \
                 python3 python3-pytest curl pkg-config gcc make procps \
-                postgresql-15 postgresql-client-15
+                postgresql-15 postgresql-client-15 apache2-utils \
+                prometheus chromium
 
 PURE_SRC := $(addprefix mod_orders/,ord_order.c ord_json.c ord_route.c \
               ord_queue.c ord_metrics.c ord_store.c)
@@ -53,7 +54,11 @@ build/.deps: Makefile
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	fi; \
+	if ! command -v npm >/dev/null; then \
+	  echo "installing: nodejs npm"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm \
+	    >/dev/null; fi
 	@mkdir -p build && touch $@
 
 # The schema lives once, in sql/; the module embeds the same text.

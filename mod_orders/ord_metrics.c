@@ -36,6 +36,10 @@ void ord_metrics_load(ord_metrics_t *m, const ord_store_totals_t *t)
     }
     apr_atomic_set64(&m->processing_us_sum, t->processing_us_sum);
     apr_atomic_set64(&m->from_creation_us_sum, t->from_creation_us_sum);
+    for (i = 0; i < ORD_PROCESSING_BUCKETS; i++) {
+        apr_atomic_set64(&m->processing_buckets[i],
+                         t->processing_buckets[i]);
+    }
 }
 
 /* Decrements unless zero: a count that drifted (a child died between its
@@ -76,6 +80,14 @@ void ord_metrics_completed(ord_metrics_t *m, apr_time_t processing_us,
     apr_atomic_add64(&m->from_creation_us_sum,
                      from_creation_us > 0 ? (apr_uint64_t)from_creation_us
                                           : 0);
+    apr_atomic_inc64(&m->processing_buckets[ord_processing_bucket(
+                         processing_us)]);
+}
+
+void ord_metrics_cancelled(ord_metrics_t *m)
+{
+    dec_floor(&m->count[ORD_PENDING]);
+    apr_atomic_inc64(&m->count[ORD_CANCELLED]);
 }
 
 /* Polling step while a reload runs or waits: reloads are rare and short. */
@@ -201,6 +213,10 @@ void ord_metrics_read(ord_metrics_t *m, ord_pid_alive_fn *alive,
     }
     s->processing_us_sum = apr_atomic_read64(&m->processing_us_sum);
     s->from_creation_us_sum = apr_atomic_read64(&m->from_creation_us_sum);
+    for (st = 0; st < ORD_PROCESSING_BUCKETS; st++) {
+        s->processing_buckets[st] =
+            apr_atomic_read64(&m->processing_buckets[st]);
+    }
     for (i = 0; i < m->nslots; i++) {
         apr_uint32_t owner = apr_atomic_read32(&m->slots[i].pid);
         /* A crashed child never cleared its gauges: skip them. */
@@ -218,6 +234,8 @@ void ord_metrics_use_totals(ord_metrics_snapshot_t *s,
     memcpy(s->count, t->count, sizeof(s->count));
     s->processing_us_sum = t->processing_us_sum;
     s->from_creation_us_sum = t->from_creation_us_sum;
+    memcpy(s->processing_buckets, t->processing_buckets,
+           sizeof(s->processing_buckets));
 }
 
 /* Seconds with six decimals from integer microseconds: no float on the way

@@ -38,6 +38,7 @@ typedef struct {
     volatile apr_uint64_t count[ORD_STATUS_COUNT];
     volatile apr_uint64_t processing_us_sum;     /* over Completed */
     volatile apr_uint64_t from_creation_us_sum;  /* over Completed */
+    volatile apr_uint64_t processing_buckets[ORD_PROCESSING_BUCKETS];
     volatile apr_uint32_t loaded_generation;     /* generation + 1; 0: none */
     volatile apr_uint32_t reloader;              /* pid reloading; 0: none */
     apr_uint32_t nslots;
@@ -53,6 +54,7 @@ typedef struct {
     apr_uint64_t count[ORD_STATUS_COUNT];
     apr_uint64_t processing_us_sum;
     apr_uint64_t from_creation_us_sum;
+    apr_uint64_t processing_buckets[ORD_PROCESSING_BUCKETS];
     apr_uint64_t queue_depth;
     apr_uint64_t workers_busy;
     apr_int64_t uptime_seconds;
@@ -71,6 +73,8 @@ void ord_metrics_created(ord_metrics_t *m);
 void ord_metrics_claimed(ord_metrics_t *m, ord_status_e from);
 void ord_metrics_completed(ord_metrics_t *m, apr_time_t processing_us,
                            apr_time_t from_creation_us);
+/* Pending -> Cancelled. */
+void ord_metrics_cancelled(ord_metrics_t *m);
 
 /* Brackets one transition (its commit and its counter update); waits while
  * a live process reloads the table.  A NULL slot (no engine in this child)

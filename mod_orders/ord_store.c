@@ -57,6 +57,44 @@ static const char sql_totals[] =
     "COALESCE(SUM(completed_us - created_us), 0) "
     "FROM orders GROUP BY status";
 
+const apr_int64_t ord_processing_bounds_us[ORD_PROCESSING_BUCKETS - 1] = {
+    50000, 100000, 250000, 500000, 1000000, 2000000, 3000000, 5000000,
+    10000000, 30000000, 60000000
+};
+
+/* The same bounds as ord_processing_bounds_us, cumulative: a bucket's count
+ * is the difference of two neighbours. */
+static const char sql_histogram[] =
+    "SELECT "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 50000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 100000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 250000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 500000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 1000000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 2000000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 3000000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 5000000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 10000000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 30000000 THEN 1 ELSE 0 END), 0), "
+    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 60000000 THEN 1 ELSE 0 END), 0), "
+    "COUNT(*) "
+    "FROM orders WHERE status = 'Completed'";
+
+static const char sql_order_ids[] =
+    "SELECT order_id FROM orders WHERE status = %s ORDER BY seq LIMIT %d";
+
+int ord_processing_bucket(apr_interval_time_t processing_us)
+{
+    int i;
+
+    for (i = 0; i < ORD_PROCESSING_BUCKETS - 1; i++) {
+        if (processing_us <= ord_processing_bounds_us[i]) {
+            return i;
+        }
+    }
+    return ORD_PROCESSING_BUCKETS - 1;
+}
+
 /* The statement for `sql`, prepared on this connection the first time it is
  * asked for; the SQL text's address is its key. */
 static apr_status_t statement(ord_store_conn_t *c, const char *sql,
@@ -333,6 +371,44 @@ apr_status_t ord_store_totals(ord_store_conn_t *c, apr_pool_t *p,
             t.from_creation_us_sum = (apr_uint64_t)text_int64(col[3]);
         }
     }
+    rv = select_rows(c, p, sql_histogram, NULL, 0, ORD_PROCESSING_BUCKETS,
+                     &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts == 1) {
+        const char **col = APR_ARRAY_IDX(rows, 0, const char **);
+        apr_uint64_t below = 0;
+        for (i = 0; i < ORD_PROCESSING_BUCKETS; i++) {
+            apr_uint64_t upto = (apr_uint64_t)text_int64(col[i]);
+            t.processing_buckets[i] = upto - below;
+            below = upto;
+        }
+    }
     *totals = t;
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_store_order_ids(ord_store_conn_t *c, apr_pool_t *p,
+                                 ord_status_e status, int max,
+                                 apr_array_header_t **ids)
+{
+    const char *args[2];
+    apr_array_header_t *rows, *out;
+    apr_status_t rv;
+    int i;
+
+    args[0] = ord_status_name(status);
+    args[1] = apr_itoa(p, max);
+    rv = select_rows(c, p, sql_order_ids, args, 2, 1, &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    out = apr_array_make(p, rows->nelts, sizeof(const char *));
+    for (i = 0; i < rows->nelts; i++) {
+        APR_ARRAY_PUSH(out, const char *) =
+            APR_ARRAY_IDX(rows, i, const char **)[0];
+    }
+    *ids = out;
     return APR_SUCCESS;
 }

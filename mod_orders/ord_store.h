@@ -32,11 +32,20 @@ typedef struct {
                              * apr_dbd_error() in a log line */
 } ord_store_conn_t;
 
-/* What the metrics load at start-up: one aggregate over the table. */
+/* The processing-time histogram: bucket i holds the Completed orders whose
+ * processing took at most ord_processing_bounds_us[i] and more than the
+ * bound before; the last bucket holds those above the last bound. */
+#define ORD_PROCESSING_BUCKETS 12
+extern const apr_int64_t ord_processing_bounds_us[ORD_PROCESSING_BUCKETS - 1];
+/* The bucket of one processing time. */
+int ord_processing_bucket(apr_interval_time_t processing_us);
+
+/* What the metrics load at start-up: aggregates over the table. */
 typedef struct {
     apr_uint64_t count[ORD_STATUS_COUNT];
     apr_uint64_t processing_us_sum;     /* over Completed orders */
     apr_uint64_t from_creation_us_sum;  /* over Completed orders */
+    apr_uint64_t processing_buckets[ORD_PROCESSING_BUCKETS];
 } ord_store_totals_t;
 
 /* An order nobody is processing any more (its lease ran out). */
@@ -80,5 +89,10 @@ apr_status_t ord_store_orphans(ord_store_conn_t *c, apr_pool_t *p,
 
 apr_status_t ord_store_totals(ord_store_conn_t *c, apr_pool_t *p,
                               ord_store_totals_t *totals);
+
+/* The ids of up to `max` orders in `status`, oldest first (const char *). */
+apr_status_t ord_store_order_ids(ord_store_conn_t *c, apr_pool_t *p,
+                                 ord_status_e status, int max,
+                                 apr_array_header_t **ids);
 
 #endif /* ORD_STORE_H */
