@@ -219,5 +219,13 @@ const command_rec orders_cmds[] = {
     AP_INIT_TAKE1("OrdersMaxItems", set_max_items, NULL, RSRC_CONF,
                   "most entries in item_ids (1-" S(MAX_ITEMS) ", default "
                   S(DEFAULT_MAX_ITEMS) ")"),
+    AP_INIT_FLAG("OrdersPopulate", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(orders_dir_conf_t, populate),
+                 ACCESS_CONF, "On enables POST .../populate here (default "
+                 "Off)"),
+    AP_INIT_FLAG("OrdersBindUser", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(orders_dir_conf_t, bind_user),
+                 ACCESS_CONF, "On makes orders here belong to the "
+                 "authenticated user (REMOTE_USER) (default Off)"),
     {NULL}
 };

@@ -34,6 +34,9 @@ APLOG_USE_MODULE(orders);
  * order to the recovery pass. */
 #define JOB_ATTEMPTS          3
 #define JOB_RETRY_DELAY       apr_time_from_msec(500)
+/* How a child's first load retries while the database is busy. */
+#define LOAD_TRIES            50
+#define LOAD_RETRY_DELAY      apr_time_from_msec(100)
 /* How long a reload waits for transitions under way. */
 #define RELOAD_WAIT           apr_time_from_sec(2)
 /* At most this many orphans are taken over in one pass. */
@@ -437,6 +440,7 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
     orders_engine_t *e;
     unsigned char nonce[6];
     apr_status_t rv;
+    int tries;
 
     if (!orders_metrics) {
         return;     /* post_config did not run: nothing to serve */
@@ -477,7 +481,16 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_pre_cleanup_register(pchild, e, engine_stop);
     engine = e;
 
-    rv = load_generation(s, pchild);
+    /* At the first start the other children may hold the database while
+     * they switch it to WAL: try for a few seconds before leaving it to the
+     * recovery pass, so that the metrics are right from the start. */
+    for (tries = 0; tries < LOAD_TRIES; tries++) {
+        rv = load_generation(s, pchild);
+        if (rv == APR_SUCCESS) {
+            break;
+        }
+        apr_sleep(LOAD_RETRY_DELAY);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ORD00043: cannot load "
                      "the schema and counters from the database yet; the "

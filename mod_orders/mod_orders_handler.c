@@ -17,6 +17,7 @@
 
 #include "mod_orders.h"
 #include "ord_json.h"
+#include "ord_query.h"
 #include "ord_route.h"
 
 APLOG_USE_MODULE(orders);
@@ -198,32 +199,29 @@ leave:
     return rv;
 }
 
-static int handle_create(request_rec *r, const char *mount)
+/* Takes the request's JSON body: APR_SUCCESS with *body set, or an error
+ * already answered, whose handler return value is *answer. */
+static apr_status_t receive_json_body(request_rec *r, const char **body,
+                                      apr_size_t *len, int *answer)
 {
-    orders_server_conf_t conf = orders_server_settings(r->server);
-    ord_parse_limits_t limits;
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
     apr_off_t limit = ORDERS_BODY_MAX, lrb = ap_get_limit_req_body(r);
-    const char *body = NULL, *why = NULL;
-    ord_order_t *order, *existing;
-    ord_metrics_slot_t *slot;
-    ord_store_conn_t conn;
-    apr_size_t len = 0;
-    apr_time_t now;
-    ap_dbd_t *dbd;
-    int created = 0, status = HTTP_BAD_REQUEST;
+    const char *why = NULL;
+    int status = HTTP_BAD_REQUEST;
     apr_status_t rv;
 
     if (!body_is_json(r)) {
-        return orders_send_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                 "an order must be sent as "
-                                 "Content-Type: application/json");
+        *answer = orders_send_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                    "send the body as "
+                                    "Content-Type: application/json");
+        return APR_EINVAL;
     }
     if (!cl && !te) {
-        return orders_send_error(r, HTTP_LENGTH_REQUIRED,
-                                 "send the order with a Content-Length or "
-                                 "chunked encoding");
+        *answer = orders_send_error(r, HTTP_LENGTH_REQUIRED,
+                                    "send the body with a Content-Length or "
+                                    "chunked encoding");
+        return APR_EINVAL;
     }
     if (lrb > 0 && lrb < limit) {
         limit = lrb;
@@ -236,26 +234,100 @@ static int handle_create(request_rec *r, const char *mount)
         if (apr_strtoff(&declared, cl, &end, 10) == APR_SUCCESS && !*end
             && declared > limit) {
             r->connection->keepalive = AP_CONN_CLOSE;
-            return orders_send_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                     apr_psprintf(r->pool, "the order body "
-                                                  "must be at most %"
-                                                  APR_OFF_T_FMT " bytes",
-                                                  limit));
+            *answer = orders_send_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                        apr_psprintf(r->pool, "the body must "
+                                                     "be at most %"
+                                                     APR_OFF_T_FMT " bytes",
+                                                     limit));
+            return APR_EINVAL;
         }
     }
-    rv = read_body(r, limit, &body, &len, &status, &why);
+    rv = read_body(r, limit, body, len, &status, &why);
     if (rv == AP_FILTER_ERROR) {
-        return AP_FILTER_ERROR;
+        *answer = AP_FILTER_ERROR;
+        return rv;
     }
     if (rv != APR_SUCCESS) {
         r->connection->keepalive = AP_CONN_CLOSE;
-        return orders_send_error(r, status, why);
+        *answer = orders_send_error(r, status, why);
     }
+    return rv;
+}
 
+/* The database connection of this request, seen by the store; NULL when
+ * mod_dbd has none to give. */
+static ord_store_conn_t *request_conn(request_rec *r)
+{
+    ap_dbd_t *dbd = ap_dbd_acquire(r);
+    ord_store_conn_t *conn;
+
+    if (!dbd) {
+        return NULL;
+    }
+    conn = apr_palloc(r->pool, sizeof(*conn));
+    orders_store_conn(dbd, conn);
+    return conn;
+}
+
+static const orders_dir_conf_t *dir_conf(request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &orders_module);
+}
+
+/* Under OrdersBindUser, the authenticated user every order belongs to;
+ * NULL when orders are not bound to users. */
+static const char *bound_user(request_rec *r)
+{
+    return dir_conf(r)->bind_user == 1 ? (r->user ? r->user : "") : NULL;
+}
+
+/* Whether the request may see `order`: anyone when orders are not bound,
+ * else its owner only. */
+static int visible(request_rec *r, const ord_order_t *order)
+{
+    const char *user = bound_user(r);
+
+    return !user || strcmp(order->user_id.text, user) == 0;
+}
+
+static int send_unknown_order(request_rec *r)
+{
+    return orders_send_error(r, HTTP_NOT_FOUND, "no order has that order_id");
+}
+
+static int handle_create(request_rec *r, const char *mount)
+{
+    orders_server_conf_t conf = orders_server_settings(r->server);
+    const char *user = bound_user(r);
+    ord_parse_limits_t limits;
+    const char *body = NULL, *why = NULL;
+    ord_order_t *order, *existing;
+    ord_metrics_slot_t *slot;
+    ord_store_conn_t *conn;
+    apr_size_t len = 0;
+    apr_time_t now;
+    int created = 0, answer = OK;
+    apr_status_t rv;
+
+    if (user && !*user) {
+        return orders_send_error(r, HTTP_FORBIDDEN, "orders here belong to "
+                                 "a signed-in user, and there is none");
+    }
+    if (receive_json_body(r, &body, &len, &answer) != APR_SUCCESS) {
+        return answer;
+    }
     limits.max_items = conf.max_items;
+    limits.user_id_optional = user != NULL;
     if (ord_json_parse_order(r->pool, body, len, &limits, &order, &why)
         != APR_SUCCESS) {
         return orders_send_error(r, HTTP_BAD_REQUEST, why);
+    }
+    if (user && !order->user_id.text) {
+        order->user_id.text = user;
+    }
+    else if (user && strcmp(order->user_id.text, user) != 0) {
+        return orders_send_error(r, HTTP_FORBIDDEN, "user_id must be your own "
+                                 "user name here (or left out)");
     }
     if (!order->order_id.text) {
         order->order_id.text = ord_order_new_id(r->pool);
@@ -265,14 +337,13 @@ static int handle_create(request_rec *r, const char *mount)
     order->created_at = now;
     order->updated_at = now;
 
-    dbd = ap_dbd_acquire(r);
-    if (!dbd) {
+    conn = request_conn(r);
+    if (!conn) {
         return orders_send_unavailable(r);
     }
-    orders_store_conn(dbd, &conn);
     slot = orders_engine_slot();
     ord_metrics_enter(orders_metrics, slot, ord_metrics_pid_alive);
-    rv = ord_store_insert(&conn, r->pool, order,
+    rv = ord_store_insert(conn, r->pool, order,
                           now + orders_engine_intake_lease(r->server),
                           &created);
     if (rv == APR_SUCCESS && created) {
@@ -282,7 +353,7 @@ static int handle_create(request_rec *r, const char *mount)
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "ORD00050: storing order "
                       "%s failed: %s", order->order_id.text,
-                      orders_store_error(&conn));
+                      orders_store_error(conn));
         return orders_send_unavailable(r);
     }
     if (created) {
@@ -295,7 +366,7 @@ static int handle_create(request_rec *r, const char *mount)
         return orders_send_json(r, HTTP_ACCEPTED,
                                 ord_json_order(r->pool, order));
     }
-    rv = ord_store_get(&conn, r->pool, order->order_id.text, &existing);
+    rv = ord_store_get(conn, r->pool, order->order_id.text, &existing);
     if (rv != APR_SUCCESS) {
         return orders_send_unavailable(r);
     }
@@ -310,24 +381,192 @@ static int handle_create(request_rec *r, const char *mount)
 
 static int handle_get(request_rec *r, const char *order_id)
 {
-    ord_store_conn_t conn;
+    ord_store_conn_t *conn = request_conn(r);
     ord_order_t *order;
-    ap_dbd_t *dbd = ap_dbd_acquire(r);
     apr_status_t rv;
 
-    if (!dbd) {
+    if (!conn) {
         return orders_send_unavailable(r);
     }
-    orders_store_conn(dbd, &conn);
-    rv = ord_store_get(&conn, r->pool, order_id, &order);
-    if (rv == APR_NOTFOUND) {
-        return orders_send_error(r, HTTP_NOT_FOUND,
-                                 "no order has that order_id");
+    rv = ord_store_get(conn, r->pool, order_id, &order);
+    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && !visible(r, order))) {
+        return send_unknown_order(r);
     }
     if (rv != APR_SUCCESS) {
         return orders_send_unavailable(r);
     }
     return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, order));
+}
+
+static int handle_list(request_rec *r, const char *mount)
+{
+    const char *user = bound_user(r), *why = NULL, *next = NULL;
+    apr_array_header_t *orders;
+    ord_list_query_t query;
+    ord_store_conn_t *conn;
+    apr_int64_t last = 0;
+
+    if (ord_query_parse_list(r->pool, r->args, &query, &why) != APR_SUCCESS) {
+        return orders_send_error(r, HTTP_BAD_REQUEST, why);
+    }
+    if (user) {
+        /* A bound user lists their own orders only. */
+        if (query.user_id && strcmp(query.user_id, user) != 0) {
+            return orders_send_json(r, HTTP_OK, ord_json_order_list(
+                                                    r->pool, apr_array_make(
+                                                        r->pool, 0,
+                                                        sizeof(void *)),
+                                                    NULL));
+        }
+        query.user_id = user;
+    }
+    conn = request_conn(r);
+    if (!conn) {
+        return orders_send_unavailable(r);
+    }
+    if (ord_store_list(conn, r->pool, &query, &orders, &last) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ORD00051: listing orders "
+                      "failed: %s", orders_store_error(conn));
+        return orders_send_unavailable(r);
+    }
+    if (last) {
+        next = ord_query_next_link(r->pool, mount, &query, last);
+    }
+    return orders_send_json(r, HTTP_OK,
+                            ord_json_order_list(r->pool, orders, next));
+}
+
+static int handle_cancel(request_rec *r, const char *order_id)
+{
+    ord_store_conn_t *conn = request_conn(r);
+    ord_metrics_slot_t *slot = orders_engine_slot();
+    ord_order_t *order;
+    apr_status_t rv;
+
+    if (!conn) {
+        return orders_send_unavailable(r);
+    }
+    rv = ord_store_get(conn, r->pool, order_id, &order);
+    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && !visible(r, order))) {
+        return send_unknown_order(r);
+    }
+    if (rv != APR_SUCCESS) {
+        return orders_send_unavailable(r);
+    }
+    if (order->status == ORD_PENDING) {
+        ord_metrics_enter(orders_metrics, slot, ord_metrics_pid_alive);
+        rv = ord_store_cancel(conn, r->pool, order_id, apr_time_now());
+        if (rv == APR_SUCCESS) {
+            ord_metrics_cancelled(orders_metrics);
+        }
+        ord_metrics_leave(slot);
+        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+            return orders_send_unavailable(r);
+        }
+        /* Cancelled now, or claimed a moment ago: read what it is. */
+        if (ord_store_get(conn, r->pool, order_id, &order) != APR_SUCCESS) {
+            return orders_send_unavailable(r);
+        }
+    }
+    if (order->status == ORD_CANCELLED) {
+        return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, order));
+    }
+    return orders_send_error(r, HTTP_CONFLICT,
+                             apr_psprintf(r->pool, "order %s is %s and can "
+                                          "no longer be cancelled", order_id,
+                                          ord_status_name(order->status)));
+}
+
+/* Populate stores its orders in transactions of this many. */
+#define POPULATE_CHUNK 1000
+
+static int handle_populate(request_rec *r)
+{
+    orders_server_conf_t conf = orders_server_settings(r->server);
+    apr_array_header_t *errors = apr_array_make(r->pool, 1, sizeof(char *));
+    ord_metrics_slot_t *slot = orders_engine_slot();
+    const char *body = NULL, *why = NULL, *batch_id;
+    ord_store_conn_t *conn;
+    ord_populate_t req;
+    apr_uint64_t rng = 0;
+    apr_size_t len = 0;
+    int answer = OK, created = 0, stored = 0, failed = 0, first;
+
+    if (dir_conf(r)->populate != 1) {
+        return orders_send_error(r, HTTP_NOT_FOUND, "no such resource under "
+                                 "the orders collection");
+    }
+    if (receive_json_body(r, &body, &len, &answer) != APR_SUCCESS) {
+        return answer;
+    }
+    if (ord_json_parse_populate(r->pool, body, len, &req, &why)
+        != APR_SUCCESS) {
+        return orders_send_error(r, HTTP_BAD_REQUEST, why);
+    }
+    batch_id = req.batch_id ? req.batch_id
+                            : apr_pstrndup(r->pool, ord_order_new_id(r->pool),
+                                           ORD_BATCH_ID_MAX_CHARS);
+    conn = request_conn(r);
+    if (!conn) {
+        return orders_send_unavailable(r);
+    }
+    if (ord_store_batch_create(conn, r->pool, batch_id, req.total_entries,
+                               apr_time_now(), &created) != APR_SUCCESS) {
+        return orders_send_unavailable(r);
+    }
+    if (!created) {
+        return orders_send_error(r, HTTP_CONFLICT,
+                                 apr_psprintf(r->pool, "batch_id %s was used "
+                                              "before", batch_id));
+    }
+    apr_generate_random_bytes((unsigned char *)&rng, sizeof(rng));
+    rng |= 1;   /* xorshift needs a non-zero state */
+    for (first = 1; first <= req.total_entries; first += POPULATE_CHUNK) {
+        int n = req.total_entries - first + 1, i, inserted = 0;
+        ord_order_t **orders;
+        apr_time_t now = apr_time_now();
+        apr_pool_t *chunk;
+        apr_status_t rv;
+
+        n = n < POPULATE_CHUNK ? n : POPULATE_CHUNK;
+        apr_pool_create(&chunk, r->pool);
+        orders = apr_palloc(chunk, n * sizeof(*orders));
+        for (i = 0; i < n; i++) {
+            orders[i] = apr_palloc(chunk, sizeof(ord_order_t));
+            ord_order_random(chunk, &rng,
+                             apr_psprintf(chunk, "%s-%d", batch_id, first + i),
+                             orders[i]);
+            orders[i]->created_at = orders[i]->updated_at = now;
+        }
+        ord_metrics_enter(orders_metrics, slot, ord_metrics_pid_alive);
+        rv = ord_store_insert_all(conn, chunk, orders, n,
+                                  now + conf.recovery, &inserted);
+        for (i = 0; i < inserted; i++) {
+            ord_metrics_created(orders_metrics);
+        }
+        ord_metrics_leave(slot);
+        stored += inserted;
+        failed += n - inserted;
+        if (rv == APR_SUCCESS) {
+            for (i = 0; i < n; i++) {
+                orders_engine_enqueue(r->server, orders[i]->order_id.text);
+            }
+        }
+        else {
+            /* What was stored is left to the recovery pass. */
+            APR_ARRAY_PUSH(errors, const char *) = apr_psprintf(
+                r->pool, "%d of orders %d to %d could not be stored",
+                n - inserted, first, first + n - 1);
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "ORD00052: populate "
+                          "%s: storing orders %d-%d failed: %s", batch_id,
+                          first, first + n - 1, orders_store_error(conn));
+        }
+        apr_pool_destroy(chunk);
+    }
+    return orders_send_json(r, HTTP_CREATED,
+                            ord_json_populate_result(r->pool, batch_id,
+                                                     req.total_entries,
+                                                     stored, failed, errors));
 }
 
 /* Where the collection is mounted: the path of the <Location> whose
@@ -356,18 +595,18 @@ int orders_handler(request_rec *r)
         return handle_create(r, mount);
     case ORD_ROUTE_GET:
         return handle_get(r, route.order_id);
+    case ORD_ROUTE_LIST:
+        return handle_list(r, mount);
+    case ORD_ROUTE_CANCEL:
+        return handle_cancel(r, route.order_id);
+    case ORD_ROUTE_POPULATE:
+        return handle_populate(r);
     case ORD_ROUTE_METHOD_NOT_ALLOWED:
         apr_table_setn(r->headers_out, "Allow", route.allow);
         return orders_send_error(r, HTTP_METHOD_NOT_ALLOWED,
                                  apr_pstrcat(r->pool, r->method, " is not "
                                              "allowed here; use ",
                                              route.allow, NULL));
-    case ORD_ROUTE_LIST:
-    case ORD_ROUTE_CANCEL:
-    case ORD_ROUTE_POPULATE:
-        return orders_send_error(r, HTTP_NOT_IMPLEMENTED,
-                                 "this part of the API is not available in "
-                                 "this version yet");
     case ORD_ROUTE_NOT_FOUND:
     default:
         return orders_send_error(r, HTTP_NOT_FOUND,

@@ -326,14 +326,17 @@ static apr_status_t parse_fields(apr_pool_t *p, json_object *obj,
             return APR_EINVAL;
         }
     }
-    if (!json_object_object_get_ex(obj, "user_id", &val)) {
+    if (json_object_object_get_ex(obj, "user_id", &val)) {
+        rv = parse_id(p, val, "user_id", ord_user_id_text_valid,
+                      "1 to 64 printable characters", &order->user_id,
+                      error);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    else if (!limits->user_id_optional) {
         *error = "user_id is required";
         return APR_EINVAL;
-    }
-    rv = parse_id(p, val, "user_id", ord_user_id_text_valid,
-                  "1 to 64 printable characters", &order->user_id, error);
-    if (rv != APR_SUCCESS) {
-        return rv;
     }
     if (!json_object_object_get_ex(obj, "item_ids", &val)) {
         *error = "item_ids is required";
@@ -360,20 +363,20 @@ static apr_status_t parse_fields(apr_pool_t *p, json_object *obj,
     return APR_SUCCESS;
 }
 
-apr_status_t ord_json_parse_order(apr_pool_t *p, const char *body,
-                                  apr_size_t len,
-                                  const ord_parse_limits_t *limits,
-                                  ord_order_t **order, const char **error)
+/* Parses `body` as exactly one JSON object under the strict rules (see
+ * ord_json.h); the caller puts the object. */
+static apr_status_t parse_object(apr_pool_t *p, const char *body,
+                                 apr_size_t len, json_object **out,
+                                 const char **error)
 {
     json_tokener *tok = json_tokener_new_ex(ORD_JSON_MAX_DEPTH);
     json_object *obj = NULL;
     enum json_tokener_error jerr;
-    ord_order_t *parsed;
     apr_size_t end;
     apr_status_t rv = APR_EINVAL;
 
     if (!tok) {
-        *error = "the order could not be parsed";
+        *error = "the body could not be parsed";
         return APR_ENOMEM;
     }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT
@@ -403,16 +406,113 @@ apr_status_t ord_json_parse_order(apr_pool_t *p, const char *body,
     if (check_keys(p, body, len, error) != APR_SUCCESS) {
         goto leave;
     }
+    *out = obj;
+    obj = NULL;
+    rv = APR_SUCCESS;
+leave:
+    json_object_put(obj);
+    json_tokener_free(tok);
+    return rv;
+}
+
+apr_status_t ord_json_parse_order(apr_pool_t *p, const char *body,
+                                  apr_size_t len,
+                                  const ord_parse_limits_t *limits,
+                                  ord_order_t **order, const char **error)
+{
+    json_object *obj = NULL;
+    ord_order_t *parsed;
+    apr_status_t rv = parse_object(p, body, len, &obj, error);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     parsed = apr_pcalloc(p, sizeof(*parsed));
     parsed->status = ORD_PENDING;
     rv = parse_fields(p, obj, limits, parsed, error);
     if (rv == APR_SUCCESS) {
         *order = parsed;
     }
+    json_object_put(obj);
+    return rv;
+}
+
+static int batch_id_valid(const char *s, apr_size_t len)
+{
+    return len <= ORD_BATCH_ID_MAX_CHARS && ord_order_id_text_valid(s, len);
+}
+
+apr_status_t ord_json_parse_populate(apr_pool_t *p, const char *body,
+                                     apr_size_t len, ord_populate_t *req,
+                                     const char **error)
+{
+    json_object *obj = NULL, *val;
+    ord_populate_t parsed = { 0, NULL };
+    apr_status_t rv = parse_object(p, body, len, &obj, error);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = APR_EINVAL;
+    json_object_object_foreach(obj, key, unused) {
+        (void)unused;
+        if (strcmp(key, "total_entries") != 0 && strcmp(key, "batch_id") != 0) {
+            *error = apr_psprintf(p, "unknown field \"%s\"; populate takes "
+                                  "total_entries and batch_id", key);
+            goto leave;
+        }
+    }
+    if (!json_object_object_get_ex(obj, "total_entries", &val)
+        || !json_object_is_type(val, json_type_int)
+        || json_object_get_int64(val) < 1
+        || json_object_get_int64(val) > ORD_POPULATE_MAX) {
+        *error = "total_entries must be an integer from 1 to 100000";
+        goto leave;
+    }
+    parsed.total_entries = (int)json_object_get_int64(val);
+    if (json_object_object_get_ex(obj, "batch_id", &val)) {
+        if (!json_object_is_type(val, json_type_string)
+            || !batch_id_valid(json_object_get_string(val),
+                               (apr_size_t)json_object_get_string_len(val))) {
+            *error = "batch_id must be 1 to 57 characters of A-Z a-z 0-9 . _ "
+                     ": -";
+            goto leave;
+        }
+        parsed.batch_id = apr_pstrdup(p, json_object_get_string(val));
+    }
+    *req = parsed;
+    rv = APR_SUCCESS;
 leave:
     json_object_put(obj);
-    json_tokener_free(tok);
     return rv;
+}
+
+const char *ord_json_populate_result(apr_pool_t *p, const char *batch_id,
+                                     int total_entries, int success_count,
+                                     int failure_count,
+                                     const apr_array_header_t *errors)
+{
+    json_object *obj = json_object_new_object();
+    json_object *list = json_object_new_array();
+    const char *out;
+    int i;
+
+    for (i = 0; i < errors->nelts; i++) {
+        json_object_array_add(list, json_object_new_string(
+                                        APR_ARRAY_IDX(errors, i, const char *)));
+    }
+    json_object_object_add(obj, "batch_id", json_object_new_string(batch_id));
+    json_object_object_add(obj, "total_entries",
+                           json_object_new_int(total_entries));
+    json_object_object_add(obj, "success_count",
+                           json_object_new_int(success_count));
+    json_object_object_add(obj, "failure_count",
+                           json_object_new_int(failure_count));
+    json_object_object_add(obj, "errors", list);
+    out = apr_pstrdup(p, json_object_to_json_string_ext(obj,
+                                                        ORD_JSON_OUT_FLAGS));
+    json_object_put(obj);
+    return out;
 }
 
 static json_object *id_to_json(ord_id_t id)
@@ -451,10 +551,9 @@ static json_object *duration_to_json(apr_pool_t *p, apr_time_t from,
                      us / APR_USEC_PER_SEC, us % APR_USEC_PER_SEC));
 }
 
-const char *ord_json_order(apr_pool_t *p, const ord_order_t *o)
+static json_object *order_object(apr_pool_t *p, const ord_order_t *o)
 {
     json_object *obj = json_object_new_object();
-    const char *out;
 
     json_object_object_add(obj, "order_id", id_to_json(o->order_id));
     json_object_object_add(obj, "user_id", id_to_json(o->user_id));
@@ -481,10 +580,40 @@ const char *ord_json_order(apr_pool_t *p, const ord_order_t *o)
     json_object_object_add(obj, "total_duration",
                            duration_to_json(p, o->created_at,
                                             o->completed_at));
-    out = apr_pstrdup(p, json_object_to_json_string_ext(obj,
-                                                        ORD_JSON_OUT_FLAGS));
+    return obj;
+}
+
+/* The text of `obj`, copied into the pool; `obj` is put. */
+static const char *to_text(apr_pool_t *p, json_object *obj)
+{
+    const char *out = apr_pstrdup(p, json_object_to_json_string_ext(
+                                         obj, ORD_JSON_OUT_FLAGS));
     json_object_put(obj);
     return out;
+}
+
+const char *ord_json_order(apr_pool_t *p, const ord_order_t *o)
+{
+    return to_text(p, order_object(p, o));
+}
+
+const char *ord_json_order_list(apr_pool_t *p,
+                                const apr_array_header_t *orders,
+                                const char *next)
+{
+    json_object *obj = json_object_new_object();
+    json_object *list = json_object_new_array();
+    int i;
+
+    for (i = 0; i < orders->nelts; i++) {
+        json_object_array_add(list, order_object(
+                                        p, APR_ARRAY_IDX(orders, i,
+                                                         ord_order_t *)));
+    }
+    json_object_object_add(obj, "orders", list);
+    json_object_object_add(obj, "next",
+                           next ? json_object_new_string(next) : NULL);
+    return to_text(p, obj);
 }
 
 const char *ord_json_error(apr_pool_t *p, const char *message)

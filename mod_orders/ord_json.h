@@ -14,11 +14,23 @@
 #define ORD_JSON_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include "ord_order.h"
 
 typedef struct {
-    int max_items;   /* OrdersMaxItems */
+    int max_items;          /* OrdersMaxItems */
+    int user_id_optional;   /* OrdersBindUser: the user comes from the login */
 } ord_parse_limits_t;
+
+/* The body of POST {mount}/populate. */
+typedef struct {
+    int total_entries;      /* 1..ORD_POPULATE_MAX */
+    const char *batch_id;   /* NULL when the client sent none */
+} ord_populate_t;
+
+#define ORD_POPULATE_MAX 100000
+/* "{batch_id}-{n}" must be a valid order id: room for "-100000". */
+#define ORD_BATCH_ID_MAX_CHARS (ORD_ID_MAX_CHARS - 7)
 
 /* Parses a POST /orders body into *order (status Pending, times 0, order_id
  * NULL text when the client sent none).  APR_SUCCESS, or APR_EINVAL with
@@ -27,6 +39,23 @@ apr_status_t ord_json_parse_order(apr_pool_t *p, const char *body,
                                   apr_size_t len,
                                   const ord_parse_limits_t *limits,
                                   ord_order_t **order, const char **error);
+
+/* Parses a POST {mount}/populate body: {"total_entries": N, "batch_id":
+ * "optional"}, as strictly as an order. */
+apr_status_t ord_json_parse_populate(apr_pool_t *p, const char *body,
+                                     apr_size_t len, ord_populate_t *req,
+                                     const char **error);
+
+/* The answer of populate. */
+const char *ord_json_populate_result(apr_pool_t *p, const char *batch_id,
+                                     int total_entries, int success_count,
+                                     int failure_count,
+                                     const apr_array_header_t *errors);
+
+/* {"orders": [...], "next": "<link>" or null}. */
+const char *ord_json_order_list(apr_pool_t *p,
+                                const apr_array_header_t *orders,
+                                const char *next);
 
 /* The order as API.md section 2 shows it, with durations derived from the
  * timestamps (null where a time is not reached). */

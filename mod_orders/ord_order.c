@@ -272,6 +272,38 @@ const char *ord_order_new_id(apr_pool_t *p)
     return text;
 }
 
+/* xorshift64*: fast, and plenty for simulated orders. */
+static apr_uint64_t next_random(apr_uint64_t *state)
+{
+    apr_uint64_t x = *state;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * APR_UINT64_C(2685821657736338717);
+}
+
+void ord_order_random(apr_pool_t *p, apr_uint64_t *rng, const char *order_id,
+                      ord_order_t *o)
+{
+    int items = 1 + (int)(next_random(rng) % 5), i;
+    const char *json = "[";
+
+    memset(o, 0, sizeof(*o));
+    o->order_id.text = order_id;
+    o->user_id.text = apr_psprintf(p, "%d", 1 + (int)(next_random(rng) % 1000));
+    o->user_id.is_int = 1;
+    for (i = 0; i < items; i++) {
+        json = apr_psprintf(p, "%s%s%d", json, i ? "," : "",
+                            1 + (int)(next_random(rng) % 10000));
+    }
+    o->item_ids_json = apr_pstrcat(p, json, "]", NULL);
+    o->total_amount.cents = 100 + (apr_int64_t)(next_random(rng) % 99900);
+    o->total_amount.scale = 2;
+    o->status = ORD_PENDING;
+}
+
 static int same_id(ord_id_t a, ord_id_t b)
 {
     return a.is_int == b.is_int && a.text && b.text

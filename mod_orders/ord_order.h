@@ -87,6 +87,12 @@ const char *ord_money_format(apr_pool_t *p, ord_money_t money);
 /* A new order id, a random (version 4) UUID: fits the order_id rules. */
 const char *ord_order_new_id(apr_pool_t *p);
 
+/* A random order for the load simulation (POST {mount}/populate): user
+ * 1..1000, one to five items 1..10000, 1.00 to 999.99.  `rng` is the state
+ * of a xorshift generator, seeded non-zero by the caller; not for secrets. */
+void ord_order_random(apr_pool_t *p, apr_uint64_t *rng, const char *order_id,
+                      ord_order_t *order);
+
 /* True when two orders carry the same client content (ids with their JSON
  * types, items, amount with its decimals): a safe retry, not a conflict. */
 int ord_order_same_content(const ord_order_t *a, const ord_order_t *b);

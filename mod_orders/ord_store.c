@@ -19,12 +19,18 @@
     "amount_cents, amount_scale, status, created_us, updated_us, "         \
     "started_us, completed_us"
 
-static const char sql_insert[] =
-    "INSERT INTO orders (order_id, order_id_int, user_id, user_id_int, "
-    "item_ids, amount_cents, amount_scale, status, created_us, updated_us, "
-    "lease_until_us) "
-    "VALUES (%s, %d, %s, %d, %s, %lld, %d, 'Pending', %lld, %lld, %lld) "
-    "ON CONFLICT (order_id) DO NOTHING";
+#define INSERT_HEAD \
+    "INSERT INTO orders (order_id, order_id_int, user_id, user_id_int, " \
+    "item_ids, amount_cents, amount_scale, status, created_us, updated_us, " \
+    "lease_until_us) VALUES "
+#define INSERT_ROW "(%s, %d, %s, %d, %s, %lld, %d, 'Pending', %lld, %lld, %lld)"
+#define INSERT_TAIL " ON CONFLICT (order_id) DO NOTHING"
+#define INSERT_ARGS 10
+/* Rows of one multi-row INSERT (well under both drivers' limits on
+ * placeholders). */
+#define INSERT_MAX_ROWS 100
+
+static const char sql_insert[] = INSERT_HEAD INSERT_ROW INSERT_TAIL;
 
 static const char sql_get[] =
     "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = %s";
@@ -80,6 +86,27 @@ static const char sql_histogram[] =
     "COUNT(*) "
     "FROM orders WHERE status = 'Completed'";
 
+/* The list, one statement per combination of filters (each uses an
+ * index: the primary key, (status, seq) or (user_id, seq)); one row more
+ * than the page tells whether another follows. */
+#define LIST_SELECT "SELECT seq, " ORDER_COLUMNS " FROM orders WHERE seq > %lld "
+#define LIST_ORDER " ORDER BY seq LIMIT %d"
+static const char sql_list_all[] = LIST_SELECT LIST_ORDER;
+static const char sql_list_status[] =
+    LIST_SELECT "AND status = %s" LIST_ORDER;
+static const char sql_list_user[] =
+    LIST_SELECT "AND user_id = %s" LIST_ORDER;
+static const char sql_list_status_user[] =
+    LIST_SELECT "AND status = %s AND user_id = %s" LIST_ORDER;
+
+static const char sql_cancel[] =
+    "UPDATE orders SET status = 'Cancelled', updated_us = %lld, "
+    "lease_until_us = NULL WHERE order_id = %s AND status = 'Pending'";
+
+static const char sql_batch[] =
+    "INSERT INTO order_batches (batch_id, total_entries, created_us) "
+    "VALUES (%s, %d, %lld) ON CONFLICT (batch_id) DO NOTHING";
+
 static const char sql_order_ids[] =
     "SELECT order_id FROM orders WHERE status = %s ORDER BY seq LIMIT %d";
 
@@ -96,11 +123,12 @@ int ord_processing_bucket(apr_interval_time_t processing_us)
 }
 
 /* The statement for `sql`, prepared on this connection the first time it is
- * asked for; the SQL text's address is its key. */
+ * asked for and kept in the connection's own cache, keyed by its text. */
 static apr_status_t statement(ord_store_conn_t *c, const char *sql,
                               apr_dbd_prepared_t **stmt)
 {
-    apr_dbd_prepared_t *found = apr_hash_get(c->prepared, &sql, sizeof(sql));
+    apr_dbd_prepared_t *found = apr_hash_get(c->prepared, sql,
+                                             APR_HASH_KEY_STRING);
     const char *label;
 
     if (found) {
@@ -108,14 +136,14 @@ static apr_status_t statement(ord_store_conn_t *c, const char *sql,
         return APR_SUCCESS;
     }
     /* PostgreSQL names prepared statements per connection: one name each. */
-    label = apr_psprintf(c->pool, "ord_%pp", (const void *)sql);
+    label = apr_psprintf(c->pool, "ord_%u", apr_hash_count(c->prepared));
     c->last_error = apr_dbd_prepare(c->driver, c->pool, c->handle, sql,
                                     label, &found);
     if (c->last_error != 0) {
         return APR_EGENERAL;
     }
-    apr_hash_set(c->prepared, apr_pmemdup(c->pool, &sql, sizeof(sql)),
-                 sizeof(sql), found);
+    apr_hash_set(c->prepared, apr_pstrdup(c->pool, sql), APR_HASH_KEY_STRING,
+                 found);
     *stmt = found;
     return APR_SUCCESS;
 }
@@ -210,14 +238,10 @@ apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
-apr_status_t ord_store_insert(ord_store_conn_t *c, apr_pool_t *p,
-                              const ord_order_t *o, apr_time_t lease_until,
-                              int *created)
+/* The INSERT_ARGS arguments of one row. */
+static void insert_args(apr_pool_t *p, const ord_order_t *o,
+                        apr_time_t lease_until, const char **args)
 {
-    const char *args[11];
-    int nrows = 0;
-    apr_status_t rv;
-
     args[0] = o->order_id.text;
     args[1] = o->order_id.is_int ? "1" : "0";
     args[2] = o->user_id.text;
@@ -228,12 +252,82 @@ apr_status_t ord_store_insert(ord_store_conn_t *c, apr_pool_t *p,
     args[7] = int64_text(p, o->created_at);
     args[8] = int64_text(p, o->updated_at);
     args[9] = int64_text(p, lease_until);
-    args[10] = NULL;
-    rv = exec(c, p, sql_insert, args, 10, &nrows);
+}
+
+apr_status_t ord_store_insert(ord_store_conn_t *c, apr_pool_t *p,
+                              const ord_order_t *o, apr_time_t lease_until,
+                              int *created)
+{
+    const char *args[INSERT_ARGS];
+    int nrows = 0;
+    apr_status_t rv;
+
+    insert_args(p, o, lease_until, args);
+    rv = exec(c, p, sql_insert, args, INSERT_ARGS, &nrows);
     if (rv == APR_SUCCESS) {
         *created = nrows == 1;
     }
     return rv;
+}
+
+apr_status_t ord_store_insert_all(ord_store_conn_t *c, apr_pool_t *p,
+                                  ord_order_t *const *orders, int n,
+                                  apr_time_t lease_until, int *inserted)
+{
+    int done = 0, count = 0;
+
+    /* One statement per INSERT_MAX_ROWS rows, not a transaction of many
+     * statements: apr_dbd's SQLite driver holds a process-wide lock around
+     * each statement, and a transaction spanning several would stall every
+     * other writer of the child while it waits for the database lock. */
+    while (done < n) {
+        int rows = n - done < INSERT_MAX_ROWS ? n - done : INSERT_MAX_ROWS;
+        const char **args = apr_palloc(p, rows * INSERT_ARGS * sizeof(*args));
+        const char *sql = INSERT_HEAD INSERT_ROW;
+        int i, nrows = 0;
+        apr_status_t rv;
+
+        for (i = 0; i < rows; i++) {
+            if (i > 0) {
+                sql = apr_pstrcat(p, sql, ", " INSERT_ROW, NULL);
+            }
+            insert_args(p, orders[done + i], lease_until,
+                        args + i * INSERT_ARGS);
+        }
+        sql = apr_pstrcat(p, sql, INSERT_TAIL, NULL);
+        rv = exec(c, p, sql, args, rows * INSERT_ARGS, &nrows);
+        if (rv != APR_SUCCESS) {
+            *inserted = count;
+            return rv;
+        }
+        count += nrows;
+        done += rows;
+    }
+    *inserted = count;
+    return APR_SUCCESS;
+}
+
+/* An order from the ORDER_COLUMNS of a row; NULL when the row is not one
+ * this module wrote. */
+static ord_order_t *row_to_order(apr_pool_t *p, const char **col)
+{
+    ord_order_t *o = apr_pcalloc(p, sizeof(*o));
+
+    o->order_id.text = col[0];
+    o->order_id.is_int = text_int64(col[1]) != 0;
+    o->user_id.text = col[2];
+    o->user_id.is_int = text_int64(col[3]) != 0;
+    o->item_ids_json = col[4];
+    o->total_amount.cents = text_int64(col[5]);
+    o->total_amount.scale = (int)text_int64(col[6]);
+    if (ord_status_parse(col[7], &o->status) != APR_SUCCESS) {
+        return NULL;
+    }
+    o->created_at = text_int64(col[8]);
+    o->updated_at = text_int64(col[9]);
+    o->processing_started_at = text_int64(col[10]);
+    o->completed_at = text_int64(col[11]);
+    return o;
 }
 
 apr_status_t ord_store_get(ord_store_conn_t *c, apr_pool_t *p,
@@ -241,7 +335,6 @@ apr_status_t ord_store_get(ord_store_conn_t *c, apr_pool_t *p,
 {
     const char *args[1] = { order_id };
     apr_array_header_t *rows;
-    const char **col;
     ord_order_t *o;
     apr_status_t rv = select_rows(c, p, sql_get, args, 1, 12, &rows);
 
@@ -251,25 +344,87 @@ apr_status_t ord_store_get(ord_store_conn_t *c, apr_pool_t *p,
     if (rows->nelts == 0) {
         return APR_NOTFOUND;
     }
-    col = APR_ARRAY_IDX(rows, 0, const char **);
-    o = apr_pcalloc(p, sizeof(*o));
-    o->order_id.text = col[0];
-    o->order_id.is_int = text_int64(col[1]) != 0;
-    o->user_id.text = col[2];
-    o->user_id.is_int = text_int64(col[3]) != 0;
-    o->item_ids_json = col[4];
-    o->total_amount.cents = text_int64(col[5]);
-    o->total_amount.scale = (int)text_int64(col[6]);
-    if (ord_status_parse(col[7], &o->status) != APR_SUCCESS) {
+    o = row_to_order(p, APR_ARRAY_IDX(rows, 0, const char **));
+    if (!o) {
         return APR_EGENERAL;
     }
-    o->created_at = text_int64(col[8]);
-    o->updated_at = text_int64(col[9]);
-    o->processing_started_at = text_int64(col[10]);
-    o->completed_at = text_int64(col[11]);
     *order = o;
     return APR_SUCCESS;
 }
+
+apr_status_t ord_store_list(ord_store_conn_t *c, apr_pool_t *p,
+                            const ord_list_query_t *q,
+                            apr_array_header_t **orders, apr_int64_t *last)
+{
+    const char *args[4], *sql;
+    apr_array_header_t *rows, *out;
+    apr_int64_t last_seq = 0;
+    apr_status_t rv;
+    int n = 0, i;
+
+    args[n++] = int64_text(p, q->after);
+    if (q->has_status) {
+        args[n++] = ord_status_name(q->status);
+    }
+    if (q->user_id) {
+        args[n++] = q->user_id;
+    }
+    args[n++] = apr_itoa(p, q->limit + 1);
+    sql = q->has_status ? (q->user_id ? sql_list_status_user : sql_list_status)
+                        : (q->user_id ? sql_list_user : sql_list_all);
+    rv = select_rows(c, p, sql, args, n, 13, &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    out = apr_array_make(p, rows->nelts, sizeof(ord_order_t *));
+    for (i = 0; i < rows->nelts && i < q->limit; i++) {
+        const char **col = APR_ARRAY_IDX(rows, i, const char **);
+        ord_order_t *o = row_to_order(p, col + 1);
+        if (!o) {
+            return APR_EGENERAL;
+        }
+        APR_ARRAY_PUSH(out, ord_order_t *) = o;
+        last_seq = text_int64(col[0]);
+    }
+    *orders = out;
+    *last = rows->nelts > q->limit ? last_seq : 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_store_cancel(ord_store_conn_t *c, apr_pool_t *p,
+                              const char *order_id, apr_time_t now)
+{
+    const char *args[2];
+    int nrows = 0;
+    apr_status_t rv;
+
+    args[0] = int64_text(p, now);
+    args[1] = order_id;
+    rv = exec(c, p, sql_cancel, args, 2, &nrows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return nrows == 1 ? APR_SUCCESS : APR_NOTFOUND;
+}
+
+apr_status_t ord_store_batch_create(ord_store_conn_t *c, apr_pool_t *p,
+                                    const char *batch_id, int total_entries,
+                                    apr_time_t now, int *created)
+{
+    const char *args[3];
+    int nrows = 0;
+    apr_status_t rv;
+
+    args[0] = batch_id;
+    args[1] = apr_itoa(p, total_entries);
+    args[2] = int64_text(p, now);
+    rv = exec(c, p, sql_batch, args, 3, &nrows);
+    if (rv == APR_SUCCESS) {
+        *created = nrows == 1;
+    }
+    return rv;
+}
+
 
 apr_status_t ord_store_claim(ord_store_conn_t *c, apr_pool_t *p,
                              const char *order_id, ord_status_e from,

@@ -22,6 +22,7 @@
 #include <apr_tables.h>
 
 #include "ord_order.h"
+#include "ord_query.h"
 
 typedef struct {
     const apr_dbd_driver_t *driver;
@@ -89,6 +90,31 @@ apr_status_t ord_store_orphans(ord_store_conn_t *c, apr_pool_t *p,
 
 apr_status_t ord_store_totals(ord_store_conn_t *c, apr_pool_t *p,
                               ord_store_totals_t *totals);
+
+/* One page of the list: orders (ord_order_t *) after q->after, oldest
+ * first, at most q->limit; *last is the cursor of the last one when more
+ * follow, 0 when this is the last page. */
+apr_status_t ord_store_list(ord_store_conn_t *c, apr_pool_t *p,
+                            const ord_list_query_t *q,
+                            apr_array_header_t **orders, apr_int64_t *last);
+
+/* Pending -> Cancelled.  APR_NOTFOUND when the order is not (or no longer)
+ * Pending. */
+apr_status_t ord_store_cancel(ord_store_conn_t *c, apr_pool_t *p,
+                              const char *order_id, apr_time_t now);
+
+/* Records a populate batch: *created 0 when the batch_id was used before. */
+apr_status_t ord_store_batch_create(ord_store_conn_t *c, apr_pool_t *p,
+                                    const char *batch_id, int total_entries,
+                                    apr_time_t now, int *created);
+
+/* Inserts `n` new Pending orders, a hundred per statement (each statement
+ * all or none).  *inserted counts those stored (an id already present is
+ * skipped), also on failure: statements before the failing one stay
+ * stored. */
+apr_status_t ord_store_insert_all(ord_store_conn_t *c, apr_pool_t *p,
+                                  ord_order_t *const *orders, int n,
+                                  apr_time_t lease_until, int *inserted);
 
 /* The ids of up to `max` orders in `status`, oldest first (const char *). */
 apr_status_t ord_store_order_ids(ord_store_conn_t *c, apr_pool_t *p,

@@ -23,3 +23,8 @@ CREATE INDEX IF NOT EXISTS orders_unfinished
     ON orders (lease_until_us) WHERE status IN ('Pending', 'Processing');
 CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, seq);
 CREATE INDEX IF NOT EXISTS orders_by_user ON orders (user_id, seq);
+CREATE TABLE IF NOT EXISTS order_batches (
+    batch_id      TEXT    NOT NULL PRIMARY KEY,
+    total_entries BIGINT NOT NULL,
+    created_us    BIGINT NOT NULL
+);

@@ -100,7 +100,7 @@ static const char *mk(apr_pool_t *p, const char *order_id, const char *user_id,
 static ord_order_t *accept_(apr_pool_t *p, const char *body, apr_size_t len,
                             int max_items, const char *file, int line)
 {
-    ord_parse_limits_t limits;
+    ord_parse_limits_t limits = { 0 };
     ord_order_t *order = NULL;
     const char *error = NULL;
     apr_status_t rv;
@@ -130,7 +130,7 @@ static void reject_(apr_pool_t *p, const char *body, apr_size_t len,
                     int max_items, const char *field, const char *file,
                     int line)
 {
-    ord_parse_limits_t limits;
+    ord_parse_limits_t limits = { 0 };
     ord_order_t *order = NULL;
     const char *error = NULL;
     apr_status_t rv;
