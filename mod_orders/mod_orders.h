@@ -17,6 +17,7 @@
 #include "ord_metrics.h"
 #include "ord_order.h"
 #include "ord_store.h"
+#include "ord_writer.h"
 
 extern module AP_MODULE_DECLARE_DATA orders_module;
 
@@ -61,6 +62,21 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s);
 /* Hands a stored Pending order to this child's queue; when the queue is
  * full the order waits in the database for the recovery pass. */
 void orders_engine_enqueue(server_rec *s, const char *order_id);
+/* Runs one write through this child's writer (group commit) and returns
+ * once it is committed; see ord_writer.h. */
+apr_status_t orders_engine_write(server_rec *s, ord_write_fn *fn, void *arg);
+
+/* Writes shared by the handler and the engine: each wraps one ord_store
+ * call, reporting the store's own outcome (APR_NOTFOUND included) in `rv`
+ * and failing the batch only when the database did. */
+typedef struct {
+    const ord_order_t *order;
+    apr_time_t lease_until;
+    int created;
+} orders_insert_write_t;
+apr_status_t orders_write_insert(ord_store_conn_t *c, apr_pool_t *p,
+                                 void *arg);
+
 /* This child's metrics slot, to bracket transitions (NULL: no engine). */
 ord_metrics_slot_t *orders_engine_slot(void);
 /* How long the accepting child owns a new order before recovery may take

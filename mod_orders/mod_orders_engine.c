@@ -34,6 +34,8 @@ APLOG_USE_MODULE(orders);
  * order to the recovery pass. */
 #define JOB_ATTEMPTS          3
 #define JOB_RETRY_DELAY       apr_time_from_msec(500)
+/* Most writes one commit of the writer serves. */
+#define WRITER_BATCH          256
 /* How a child's first load retries while the database is busy. */
 #define LOAD_TRIES            50
 #define LOAD_RETRY_DELAY      apr_time_from_msec(100)
@@ -63,6 +65,7 @@ typedef struct {
  * threads. */
 struct orders_engine_t {
     server_rec *s;              /* the main server: its database and config */
+    ord_writer_t *writer;
     ord_queue_t *queue;
     ord_metrics_slot_t *slot;
     orders_server_conf_t conf;
@@ -129,6 +132,61 @@ ord_metrics_slot_t *orders_engine_slot(void)
     return e ? e->slot : NULL;
 }
 
+/* The writer's connection for one batch: mod_dbd's, given back after. */
+typedef struct {
+    ord_store_conn_t conn;      /* first: the writer sees only this */
+    ap_dbd_t *dbd;
+    server_rec *s;
+} writer_conn_t;
+
+static ord_store_conn_t *writer_open(void *ctx, apr_pool_t *p)
+{
+    server_rec *s = ctx;
+    writer_conn_t *wc;
+    ap_dbd_t *dbd = ap_dbd_open(p, s);
+
+    if (!dbd) {
+        return NULL;
+    }
+    wc = apr_palloc(p, sizeof(*wc));
+    orders_store_conn(dbd, &wc->conn);
+    wc->dbd = dbd;
+    wc->s = s;
+    return &wc->conn;
+}
+
+static void writer_close(void *ctx, ord_store_conn_t *conn)
+{
+    writer_conn_t *wc = (writer_conn_t *)conn;
+
+    if (wc->conn.last_error) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, wc->s, "ORD00013: a write "
+                     "failed: %s", orders_store_error(&wc->conn));
+    }
+    ap_dbd_close(wc->s, wc->dbd);
+}
+
+apr_status_t orders_write_insert(ord_store_conn_t *c, apr_pool_t *p,
+                                 void *arg)
+{
+    orders_insert_write_t *w = arg;
+
+    return ord_store_insert(c, p, w->order, w->lease_until, &w->created);
+}
+
+apr_status_t orders_engine_write(server_rec *s, ord_write_fn *fn, void *arg)
+{
+    orders_engine_t *e = engine_acquire();
+    apr_status_t rv;
+
+    if (e) {
+        rv = ord_writer_submit(e->writer, fn, arg);
+        engine_release();
+        return rv;
+    }
+    return APR_EINIT;   /* no engine in this child: nothing can be written */
+}
+
 apr_interval_time_t orders_engine_intake_lease(server_rec *s)
 {
     return orders_server_settings(s).recovery;
@@ -162,61 +220,72 @@ static apr_interval_time_t job_failed(orders_job_t *job, apr_status_t rv)
     return ORD_JOB_DONE;
 }
 
+typedef struct {
+    orders_job_t *job;
+    apr_time_t now, lease_until;
+    apr_status_t rv;            /* the store's outcome */
+} job_write_t;
+
+static apr_status_t write_claim(ord_store_conn_t *c, apr_pool_t *p, void *arg)
+{
+    job_write_t *w = arg;
+
+    w->rv = ord_store_claim(c, p, w->job->order_id, w->job->from,
+                            w->job->token, w->now, w->lease_until,
+                            &w->job->created_at);
+    return w->rv == APR_NOTFOUND ? APR_SUCCESS : w->rv;
+}
+
+static apr_status_t write_complete(ord_store_conn_t *c, apr_pool_t *p,
+                                   void *arg)
+{
+    job_write_t *w = arg;
+
+    w->rv = ord_store_complete(c, p, w->job->order_id, w->job->token,
+                               w->now);
+    return w->rv == APR_NOTFOUND ? APR_SUCCESS : w->rv;
+}
+
 static apr_interval_time_t job_step(void *data)
 {
     orders_job_t *job = data;
-    apr_interval_time_t next = ORD_JOB_DONE, wait;
-    ord_store_conn_t conn;
-    apr_pool_t *scratch;
-    apr_time_t now;
+    orders_engine_t *e = job->engine;
+    apr_interval_time_t next = ORD_JOB_DONE, wait = 0;
+    job_write_t w;
     apr_status_t rv;
-    ap_dbd_t *dbd;
 
-    apr_pool_create(&scratch, job->pool);
-    dbd = ap_dbd_open(scratch, job->s);
-    if (!dbd) {
-        next = job_failed(job, APR_EGENERAL);
-        goto leave;
-    }
-    orders_store_conn(dbd, &conn);
-    now = apr_time_now();
-    ord_metrics_enter(orders_metrics, job->engine->slot,
-                      ord_metrics_pid_alive);
+    w.job = job;
+    w.now = apr_time_now();
+    w.rv = APR_EGENERAL;
+    ord_metrics_enter(orders_metrics, e->slot, ord_metrics_pid_alive);
     if (job->stage == STEP_CLAIM) {
-        wait = processing_time(&job->engine->conf);
-        rv = ord_store_claim(&conn, scratch, job->order_id, job->from,
-                             job->token, now,
-                             now + wait + job->engine->conf.recovery,
-                             &job->created_at);
-        if (rv == APR_SUCCESS) {
+        wait = processing_time(&e->conf);
+        w.lease_until = w.now + wait + e->conf.recovery;
+        rv = ord_writer_submit(e->writer, write_claim, &w);
+        if (rv == APR_SUCCESS && w.rv == APR_SUCCESS) {
             ord_metrics_claimed(orders_metrics, job->from);
-            job->started_at = now;
-            job->stage = STEP_COMPLETE;
-            job->failures = 0;
-            next = wait;
-        }
-        else if (rv != APR_NOTFOUND) {
-            next = job_failed(job, rv);
         }
     }
     else {
-        rv = ord_store_complete(&conn, scratch, job->order_id, job->token,
-                                now);
-        if (rv == APR_SUCCESS) {
-            ord_metrics_completed(orders_metrics, now - job->started_at,
-                                  now - job->created_at);
+        rv = ord_writer_submit(e->writer, write_complete, &w);
+        if (rv == APR_SUCCESS && w.rv == APR_SUCCESS) {
+            ord_metrics_completed(orders_metrics, w.now - job->started_at,
+                                  w.now - job->created_at);
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, job->s,
                          "ORD00012: order %s completed under claim %s",
                          job->order_id, job->token);
         }
-        else if (rv != APR_NOTFOUND) {
-            next = job_failed(job, rv);
-        }
     }
-    ord_metrics_leave(job->engine->slot);
-    ap_dbd_close(job->s, dbd);
-leave:
-    apr_pool_destroy(scratch);
+    ord_metrics_leave(e->slot);
+    if (rv != APR_SUCCESS) {
+        return job_failed(job, rv);
+    }
+    if (job->stage == STEP_CLAIM && w.rv == APR_SUCCESS) {
+        job->started_at = w.now;
+        job->stage = STEP_COMPLETE;
+        job->failures = 0;
+        next = wait;
+    }
     return next;
 }
 
@@ -430,7 +499,9 @@ static apr_status_t engine_stop(void *data)
     while (apr_atomic_read32(&engine_users) != 0 && apr_time_now() < until) {
         apr_sleep(apr_time_from_msec(1));
     }
+    /* Job threads may be waiting on the writer: it stops after them. */
     ord_queue_destroy(e->queue);
+    ord_writer_stop(e->writer);
     ord_metrics_slot_release(e->slot);
     return APR_SUCCESS;
 }
@@ -466,6 +537,14 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
     if (!e->slot) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ORD00041: no free "
                      "metrics slot for this child");
+        return;
+    }
+    rv = ord_writer_create(&e->writer, pchild, WRITER_BATCH, writer_open,
+                           writer_close, s);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ORD00044: cannot start "
+                     "the database writer");
+        ord_metrics_slot_release(e->slot);
         return;
     }
     rv = ord_queue_create(&e->queue, pchild, (apr_size_t)e->conf.workers,

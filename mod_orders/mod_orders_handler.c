@@ -302,11 +302,12 @@ static int handle_create(request_rec *r, const char *mount)
     ord_parse_limits_t limits;
     const char *body = NULL, *why = NULL;
     ord_order_t *order, *existing;
+    orders_insert_write_t insert;
     ord_metrics_slot_t *slot;
     ord_store_conn_t *conn;
     apr_size_t len = 0;
     apr_time_t now;
-    int created = 0, answer = OK;
+    int answer = OK;
     apr_status_t rv;
 
     if (user && !*user) {
@@ -337,26 +338,22 @@ static int handle_create(request_rec *r, const char *mount)
     order->created_at = now;
     order->updated_at = now;
 
-    conn = request_conn(r);
-    if (!conn) {
-        return orders_send_unavailable(r);
-    }
+    insert.order = order;
+    insert.lease_until = now + orders_engine_intake_lease(r->server);
+    insert.created = 0;
     slot = orders_engine_slot();
     ord_metrics_enter(orders_metrics, slot, ord_metrics_pid_alive);
-    rv = ord_store_insert(conn, r->pool, order,
-                          now + orders_engine_intake_lease(r->server),
-                          &created);
-    if (rv == APR_SUCCESS && created) {
+    rv = orders_engine_write(r->server, orders_write_insert, &insert);
+    if (rv == APR_SUCCESS && insert.created) {
         ord_metrics_created(orders_metrics);
     }
     ord_metrics_leave(slot);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "ORD00050: storing order "
-                      "%s failed: %s", order->order_id.text,
-                      orders_store_error(conn));
+                      "%s failed", order->order_id.text);
         return orders_send_unavailable(r);
     }
-    if (created) {
+    if (insert.created) {
         /* Counted (above) before it is queued, so that the claim finds it
          * counted. */
         orders_engine_enqueue(r->server, order->order_id.text);
@@ -366,8 +363,9 @@ static int handle_create(request_rec *r, const char *mount)
         return orders_send_json(r, HTTP_ACCEPTED,
                                 ord_json_order(r->pool, order));
     }
-    rv = ord_store_get(conn, r->pool, order->order_id.text, &existing);
-    if (rv != APR_SUCCESS) {
+    conn = request_conn(r);
+    if (!conn || ord_store_get(conn, r->pool, order->order_id.text, &existing)
+                 != APR_SUCCESS) {
         return orders_send_unavailable(r);
     }
     if (ord_order_same_content(order, existing)) {
@@ -436,6 +434,21 @@ static int handle_list(request_rec *r, const char *mount)
                             ord_json_order_list(r->pool, orders, next));
 }
 
+typedef struct {
+    const char *order_id;
+    apr_time_t now;
+    apr_status_t rv;            /* APR_NOTFOUND: it was no longer Pending */
+} cancel_write_t;
+
+static apr_status_t write_cancel(ord_store_conn_t *c, apr_pool_t *p,
+                                 void *arg)
+{
+    cancel_write_t *w = arg;
+
+    w->rv = ord_store_cancel(c, p, w->order_id, w->now);
+    return w->rv == APR_NOTFOUND ? APR_SUCCESS : w->rv;
+}
+
 static int handle_cancel(request_rec *r, const char *order_id)
 {
     ord_store_conn_t *conn = request_conn(r);
@@ -454,13 +467,14 @@ static int handle_cancel(request_rec *r, const char *order_id)
         return orders_send_unavailable(r);
     }
     if (order->status == ORD_PENDING) {
+        cancel_write_t cancel = { order_id, apr_time_now(), APR_EGENERAL };
         ord_metrics_enter(orders_metrics, slot, ord_metrics_pid_alive);
-        rv = ord_store_cancel(conn, r->pool, order_id, apr_time_now());
-        if (rv == APR_SUCCESS) {
+        rv = orders_engine_write(r->server, write_cancel, &cancel);
+        if (rv == APR_SUCCESS && cancel.rv == APR_SUCCESS) {
             ord_metrics_cancelled(orders_metrics);
         }
         ord_metrics_leave(slot);
-        if (rv != APR_SUCCESS && rv != APR_NOTFOUND) {
+        if (rv != APR_SUCCESS) {
             return orders_send_unavailable(r);
         }
         /* Cancelled now, or claimed a moment ago: read what it is. */
@@ -477,8 +491,39 @@ static int handle_cancel(request_rec *r, const char *order_id)
                                           ord_status_name(order->status)));
 }
 
-/* Populate stores its orders in transactions of this many. */
+/* Populate hands its orders to the writer this many at a time. */
 #define POPULATE_CHUNK 1000
+
+typedef struct {
+    const char *batch_id;
+    int total_entries;
+    apr_time_t now;
+    int created;
+} batch_write_t;
+
+static apr_status_t write_batch(ord_store_conn_t *c, apr_pool_t *p, void *arg)
+{
+    batch_write_t *w = arg;
+
+    return ord_store_batch_create(c, p, w->batch_id, w->total_entries, w->now,
+                                  &w->created);
+}
+
+typedef struct {
+    ord_order_t *const *orders;
+    int n;
+    apr_time_t lease_until;
+    int inserted;
+} insert_all_write_t;
+
+static apr_status_t write_insert_all(ord_store_conn_t *c, apr_pool_t *p,
+                                     void *arg)
+{
+    insert_all_write_t *w = arg;
+
+    return ord_store_insert_all(c, p, w->orders, w->n, w->lease_until,
+                                &w->inserted);
+}
 
 static int handle_populate(request_rec *r)
 {
@@ -486,11 +531,12 @@ static int handle_populate(request_rec *r)
     apr_array_header_t *errors = apr_array_make(r->pool, 1, sizeof(char *));
     ord_metrics_slot_t *slot = orders_engine_slot();
     const char *body = NULL, *why = NULL, *batch_id;
-    ord_store_conn_t *conn;
+    insert_all_write_t insert;
+    batch_write_t batch;
     ord_populate_t req;
     apr_uint64_t rng = 0;
     apr_size_t len = 0;
-    int answer = OK, created = 0, stored = 0, failed = 0, first;
+    int answer = OK, stored = 0, failed = 0, first;
 
     if (dir_conf(r)->populate != 1) {
         return orders_send_error(r, HTTP_NOT_FOUND, "no such resource under "
@@ -506,15 +552,14 @@ static int handle_populate(request_rec *r)
     batch_id = req.batch_id ? req.batch_id
                             : apr_pstrndup(r->pool, ord_order_new_id(r->pool),
                                            ORD_BATCH_ID_MAX_CHARS);
-    conn = request_conn(r);
-    if (!conn) {
+    batch.batch_id = batch_id;
+    batch.total_entries = req.total_entries;
+    batch.now = apr_time_now();
+    batch.created = 0;
+    if (orders_engine_write(r->server, write_batch, &batch) != APR_SUCCESS) {
         return orders_send_unavailable(r);
     }
-    if (ord_store_batch_create(conn, r->pool, batch_id, req.total_entries,
-                               apr_time_now(), &created) != APR_SUCCESS) {
-        return orders_send_unavailable(r);
-    }
-    if (!created) {
+    if (!batch.created) {
         return orders_send_error(r, HTTP_CONFLICT,
                                  apr_psprintf(r->pool, "batch_id %s was used "
                                               "before", batch_id));
@@ -538,9 +583,14 @@ static int handle_populate(request_rec *r)
                              orders[i]);
             orders[i]->created_at = orders[i]->updated_at = now;
         }
+        insert.orders = orders;
+        insert.n = n;
+        insert.lease_until = now + conf.recovery;
+        insert.inserted = 0;
         ord_metrics_enter(orders_metrics, slot, ord_metrics_pid_alive);
-        rv = ord_store_insert_all(conn, chunk, orders, n,
-                                  now + conf.recovery, &inserted);
+        rv = orders_engine_write(r->server, write_insert_all, &insert);
+        /* All or nothing: the writer's transaction rolled back on failure. */
+        inserted = rv == APR_SUCCESS ? insert.inserted : 0;
         for (i = 0; i < inserted; i++) {
             ord_metrics_created(orders_metrics);
         }
@@ -553,13 +603,12 @@ static int handle_populate(request_rec *r)
             }
         }
         else {
-            /* What was stored is left to the recovery pass. */
             APR_ARRAY_PUSH(errors, const char *) = apr_psprintf(
                 r->pool, "%d of orders %d to %d could not be stored",
                 n - inserted, first, first + n - 1);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "ORD00052: populate "
-                          "%s: storing orders %d-%d failed: %s", batch_id,
-                          first, first + n - 1, orders_store_error(conn));
+                          "%s: storing orders %d-%d failed", batch_id,
+                          first, first + n - 1);
         }
         apr_pool_destroy(chunk);
     }

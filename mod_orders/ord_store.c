@@ -212,11 +212,37 @@ static apr_int64_t text_int64(const char *s)
     return s ? apr_atoi64(s) : 0;
 }
 
+static apr_status_t run(ord_store_conn_t *c, const char *sql)
+{
+    int nrows = 0;
+
+    c->last_error = apr_dbd_query(c->driver, c->handle, &nrows, sql);
+    return c->last_error ? APR_EGENERAL : APR_SUCCESS;
+}
+
+static int is_sqlite(ord_store_conn_t *c)
+{
+    return strcmp(apr_dbd_name(c->driver), "sqlite3") == 0;
+}
+
+apr_status_t ord_store_begin(ord_store_conn_t *c)
+{
+    return run(c, is_sqlite(c) ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+apr_status_t ord_store_commit(ord_store_conn_t *c)
+{
+    return run(c, "COMMIT");
+}
+
+apr_status_t ord_store_rollback(ord_store_conn_t *c)
+{
+    return run(c, "ROLLBACK");
+}
+
 apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p)
 {
-    const char *name = apr_dbd_name(c->driver);
-    const char *script = strcmp(name, "pgsql") == 0 ? ord_schema_pgsql
-                                                    : ord_schema_sqlite;
+    const char *script = is_sqlite(c) ? ord_schema_sqlite : ord_schema_pgsql;
     char *copy = apr_pstrdup(p, script), *last = NULL, *one;
     int nrows;
 

@@ -55,6 +55,14 @@ typedef struct {
     ord_status_e status;    /* ORD_PENDING or ORD_PROCESSING */
 } ord_store_orphan_t;
 
+/* A transaction, with plain BEGIN/COMMIT/ROLLBACK statements: apr_dbd's own
+ * transaction calls crash the pgsql driver when BEGIN fails on a lost
+ * connection (apr-util 1.6.3 writes through a NULL transaction).  SQLite's
+ * BEGIN IMMEDIATE takes the write lock at once rather than midway. */
+apr_status_t ord_store_begin(ord_store_conn_t *c);
+apr_status_t ord_store_commit(ord_store_conn_t *c);
+apr_status_t ord_store_rollback(ord_store_conn_t *c);
+
 /* Creates the table and indexes when missing (the text of sql/). */
 apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p);
 

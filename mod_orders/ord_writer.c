@@ -1,0 +1,191 @@
+/*
+ * ord_writer: one writer thread with group commit.  See ord_writer.h.
+ */
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+
+#include "ord_writer.h"
+
+typedef struct ticket_t ticket_t;
+struct ticket_t {
+    ord_write_fn *fn;
+    void *arg;
+    apr_status_t rv;
+    int done;
+    ticket_t *next;
+};
+
+struct ord_writer_t {
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *work;        /* a ticket arrived, or stop */
+    apr_thread_cond_t *finished;    /* a batch ended */
+    ticket_t *head, *tail;          /* waiting tickets, oldest first */
+    int stopping;
+    int max_batch;
+    ord_writer_open_fn *open;
+    ord_writer_close_fn *close;
+    void *ctx;
+    apr_thread_t *thread;
+    apr_pool_t *pool;
+};
+
+/* Runs one batch in one transaction and sets every ticket's outcome. */
+static void run_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p)
+{
+    ord_store_conn_t *conn = w->open(w->ctx, p);
+    apr_status_t failed = APR_SUCCESS;
+    ticket_t *t;
+
+    if (!conn) {
+        failed = APR_EGENERAL;
+        goto leave;
+    }
+    if (ord_store_begin(conn) != APR_SUCCESS) {
+        failed = APR_EGENERAL;
+        w->close(w->ctx, conn);
+        goto leave;
+    }
+    for (t = batch; t; t = t->next) {
+        t->rv = t->fn(conn, p, t->arg);
+        if (t->rv != APR_SUCCESS) {
+            /* The transaction is lost: the rest need not run. */
+            failed = APR_EGENERAL;
+            break;
+        }
+    }
+    if (failed == APR_SUCCESS) {
+        failed = ord_store_commit(conn);
+    }
+    if (failed != APR_SUCCESS) {
+        ord_store_rollback(conn);
+    }
+    w->close(w->ctx, conn);
+leave:
+    for (t = batch; t; t = t->next) {
+        if (failed != APR_SUCCESS && t->rv == APR_SUCCESS) {
+            t->rv = failed;
+        }
+    }
+}
+
+static void *APR_THREAD_FUNC writer_main(apr_thread_t *thread, void *data)
+{
+    ord_writer_t *w = data;
+    apr_pool_t *scratch;
+
+    apr_pool_create(&scratch, w->pool);
+    apr_thread_mutex_lock(w->lock);
+    for (;;) {
+        ticket_t *batch, *last, *t;
+        int n;
+
+        while (!w->head && !w->stopping) {
+            apr_thread_cond_wait(w->work, w->lock);
+        }
+        if (!w->head) {
+            break;      /* stopping, and nothing left */
+        }
+        /* Take up to max_batch tickets; later ones wait for the next. */
+        batch = last = w->head;
+        for (n = 1; n < w->max_batch && last->next; n++) {
+            last = last->next;
+        }
+        w->head = last->next;
+        if (!w->head) {
+            w->tail = NULL;
+        }
+        last->next = NULL;
+        apr_thread_mutex_unlock(w->lock);
+
+        for (t = batch; t; t = t->next) {
+            t->rv = APR_SUCCESS;
+        }
+        run_batch(w, batch, scratch);
+        apr_pool_clear(scratch);
+
+        apr_thread_mutex_lock(w->lock);
+        for (t = batch; t; t = t->next) {
+            t->done = 1;
+        }
+        apr_thread_cond_broadcast(w->finished);
+    }
+    apr_thread_mutex_unlock(w->lock);
+    apr_pool_destroy(scratch);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+apr_status_t ord_writer_create(ord_writer_t **writer, apr_pool_t *p,
+                               int max_batch, ord_writer_open_fn *open,
+                               ord_writer_close_fn *close, void *ctx)
+{
+    ord_writer_t *w = apr_pcalloc(p, sizeof(*w));
+    apr_status_t rv;
+
+    w->max_batch = max_batch > 0 ? max_batch : 1;
+    w->open = open;
+    w->close = close;
+    w->ctx = ctx;
+    w->pool = p;
+    rv = apr_thread_mutex_create(&w->lock, APR_THREAD_MUTEX_DEFAULT, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&w->work, p);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&w->finished, p);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_create(&w->thread, NULL, writer_main, w, p);
+    }
+    if (rv == APR_SUCCESS) {
+        *writer = w;
+    }
+    return rv;
+}
+
+apr_status_t ord_writer_submit(ord_writer_t *w, ord_write_fn *fn, void *arg)
+{
+    ticket_t t;
+
+    t.fn = fn;
+    t.arg = arg;
+    t.rv = APR_EOF;
+    t.done = 0;
+    t.next = NULL;
+    apr_thread_mutex_lock(w->lock);
+    if (w->stopping) {
+        apr_thread_mutex_unlock(w->lock);
+        return APR_EOF;
+    }
+    if (w->tail) {
+        w->tail->next = &t;
+    }
+    else {
+        w->head = &t;
+    }
+    w->tail = &t;
+    apr_thread_cond_signal(w->work);
+    while (!t.done) {
+        apr_thread_cond_wait(w->finished, w->lock);
+    }
+    apr_thread_mutex_unlock(w->lock);
+    return t.rv;
+}
+
+apr_status_t ord_writer_stop(ord_writer_t *w)
+{
+    apr_status_t rv = APR_SUCCESS, trv;
+
+    apr_thread_mutex_lock(w->lock);
+    if (w->stopping) {
+        apr_thread_mutex_unlock(w->lock);
+        return APR_SUCCESS;
+    }
+    w->stopping = 1;
+    apr_thread_cond_signal(w->work);
+    apr_thread_mutex_unlock(w->lock);
+    /* The thread drains what is queued, then ends. */
+    apr_thread_join(&trv, w->thread);
+    return rv;
+}

@@ -1,0 +1,54 @@
+/*
+ * ord_writer: each child's one database writer, with group commit.
+ *
+ * Every write of a child (new orders, claims, completions, cancels) is
+ * handed to one thread, which runs whatever has gathered in one transaction
+ * and wakes the submitters when it has committed.  One commit (one fsync
+ * with SQLite's synchronous=FULL, one WAL flush with PostgreSQL) then serves
+ * many requests, and no two threads of a child ever wait on the database's
+ * write lock against each other: apr_dbd's SQLite driver holds a
+ * process-wide lock around each statement, so writers within a child would
+ * otherwise stall one another.  A submitter returns only after the commit:
+ * what it wrote is durable when it answers.
+ *
+ * The transaction is all or nothing: when one write or the commit fails,
+ * every write of that batch reports the failure and none took effect.
+ *
+ * Thread-safety: ord_writer_submit may be called from any thread.
+ */
+#ifndef ORD_WRITER_H
+#define ORD_WRITER_H
+
+#include <apr_pools.h>
+
+#include "ord_store.h"
+
+typedef struct ord_writer_t ord_writer_t;
+
+/* One write, run on the writer's connection inside its transaction.  It
+ * reports what it did through its argument; an error fails the batch. */
+typedef apr_status_t ord_write_fn(ord_store_conn_t *conn, apr_pool_t *p,
+                                  void *arg);
+
+/* How the writer borrows a connection for one batch, and gives it back. */
+typedef ord_store_conn_t *ord_writer_open_fn(void *ctx, apr_pool_t *p);
+typedef void ord_writer_close_fn(void *ctx, ord_store_conn_t *conn);
+
+/* Starts the writer thread in `p`; a batch holds at most `max_batch`
+ * writes. */
+apr_status_t ord_writer_create(ord_writer_t **writer, apr_pool_t *p,
+                               int max_batch, ord_writer_open_fn *open,
+                               ord_writer_close_fn *close, void *ctx);
+
+/* Runs `fn(conn, p, arg)` in the next batch and returns once that batch has
+ * committed (APR_SUCCESS) or failed (the write's own error, APR_EGENERAL
+ * when the commit or another write of the batch failed, APR_EOF when the
+ * writer is stopping).  `p` is the batch's scratch pool, gone afterwards. */
+apr_status_t ord_writer_submit(ord_writer_t *writer, ord_write_fn *fn,
+                               void *arg);
+
+/* Runs every write submitted so far, refuses new ones with APR_EOF, and
+ * joins the thread. */
+apr_status_t ord_writer_stop(ord_writer_t *writer);
+
+#endif /* ORD_WRITER_H */
