@@ -18,7 +18,7 @@ DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
                 libaprutil1-dbd-pgsql libjson-c-dev libcmocka-dev sqlite3 \
                 python3 python3-pytest curl pkg-config gcc make procps \
                 postgresql-15 postgresql-client-15 apache2-utils \
-                prometheus chromium
+                prometheus chromium wrk
 
 PURE_SRC := $(addprefix mod_orders/,ord_order.c ord_json.c ord_route.c \
               ord_queue.c ord_metrics.c ord_store.c ord_query.c ord_writer.c)
@@ -37,7 +37,7 @@ APR_LIBS    = $(shell apu-1-config --link-ld) $(shell apr-1-config --link-ld)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run start stop test unit integration install clean
+.PHONY: all deps run start stop test unit integration install clean bench
 
 all: $(MODULE)
 
@@ -89,6 +89,11 @@ integration: $(MODULE)
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: unit integration
+
+# Not part of `make test`: speed is measured here, never asserted in tests.
+DB ?= sqlite3
+bench: $(MODULE)
+	DB=$(DB) $(PYTHON) tests/bench/bench.py
 
 # The server of `make run`: conf/orders-server.conf.in rendered into $(VAR).
 run: $(MODULE)

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""The benchmark behind `make bench` (DB=sqlite3 or DB=pgsql).
+
+Starts the private server with the configuration of `make run` (SQLite WAL
+with synchronous=FULL, or a private PostgreSQL with synchronous_commit=on),
+then, with wrk on loopback, in one run: (a) GET of a 200-byte static file,
+(b) POST /orders (a unique order per request), (c) GET /orders/{id} of
+existing orders, (d) GET /metrics; each at 100 and 1,000 connections for
+DURATION seconds after a warm-up.  Every figure is also given as a ratio to
+(a) at the same number of connections.  Then: the time for 1,000 orders
+placed at once to all reach Completed, /metrics latency with 10^3 and 10^6
+orders stored, and the children's resident memory before and after 10^6
+orders.  Writes tests/bench/RESULTS.md.
+"""
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from orders_server import Server, concurrent_posts, wait_for  # noqa: E402
+from pg_server import PostgresServer  # noqa: E402
+
+DB = os.environ.get("DB", "sqlite3")
+DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+BIG = int(os.environ.get("BENCH_BIG_ORDERS", "1000000"))
+ORDERS = 10000          # stored for (c)
+POPULATE = "<Location /orders>\n    OrdersPopulate On\n</Location>\n"
+
+
+def wrk(server, path, conns, seconds, script=None):
+    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script:
+        cmd += ["-s", os.path.join(HERE, script)]
+    cmd.append(f"http://127.0.0.1:{server.port}{path}")
+    out = subprocess.run(cmd, capture_output=True, text=True,
+                         env=dict(os.environ, BENCH_ORDERS=str(ORDERS))).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: (.*)", out)
+    return {"rps": rps, "p50": pct(50), "p99": pct(99),
+            "non2xx": int(errors.group(1)) if errors else 0,
+            "socket": sock.group(1) if sock else "none",
+            "cmd": " ".join(cmd)}
+
+
+def children_rss_kb(server):
+    total = 0
+    for pid in server.children():
+        with open(f"/proc/{pid}/status") as f:
+            total += int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    return total
+
+
+def populate(server, total, batch):
+    left, n = total, 0
+    while left > 0:
+        take = min(left, 100000)
+        r = server.post("/orders/populate", {"total_entries": take, "batch_id": f"{batch}{n}"},
+                        timeout=600)
+        assert r.status == 201, r
+        left -= take
+        n += 1
+
+
+def main():
+    pg = PostgresServer().start() if DB == "pgsql" else None
+    server = Server(driver=DB, pg=pg, processing_time="2", recovery_interval="10",
+                    extra_conf=POPULATE)
+    server.env["ORDERS_LOGLEVEL"] = "warn"
+    server.render()
+    rows, notes = [], []
+    try:
+        server.start()
+        r = server.post("/orders/populate", {"total_entries": ORDERS, "batch_id": "bench"})
+        assert r.status == 201, r
+        cases = [("static file", "/static.txt", None), ("POST /orders", "/orders", "post_order.lua"),
+                 ("GET /orders/{id}", "/orders", "get_order.lua"), ("GET /metrics", "/metrics", None)]
+        for conns in (100, 1000):
+            base = None
+            for name, path, script in cases:
+                wrk(server, path, conns, 2, script)           # warm-up
+                res = wrk(server, path, conns, DURATION, script)
+                base = base or res["rps"]
+                res.update(name=name, conns=conns, ratio=res["rps"] / base)
+                rows.append(res)
+                print(f"{name:18} c={conns:<5} {res['rps']:9.0f} req/s  p50 {res['p50']:7.2f} ms"
+                      f"  p99 {res['p99']:8.2f} ms  ratio {res['ratio']:.2f}  non-2xx {res['non2xx']}",
+                      flush=True)
+        server.stop()
+
+        # 1,000 orders at once, on a fresh server, until all are Completed.
+        burst = Server(driver=DB, pg=pg, processing_time="2", recovery_interval="10")
+        burst.env["ORDERS_LOGLEVEL"] = "warn"
+        burst.render()
+        try:
+            burst.start()
+            t0 = time.monotonic()
+            res = concurrent_posts(burst.port, [{"order_id": f"burst-{i}", "user_id": i,
+                                                 "item_ids": [i], "total_amount": 1.5}
+                                                for i in range(1000)])
+            accepted = time.monotonic() - t0
+            assert {s for s, _, _ in res} == {202}
+            wait_for(lambda: burst.db_status_counts()["Completed"] == 1000, 120, interval=0.01)
+            done = time.monotonic() - t0
+            notes.append(f"1,000 orders on 1,000 simultaneous connections: all 202 after "
+                         f"{accepted:.2f} s, all Completed {done:.2f} s after the first was "
+                         f"sent (processing time 2 s; target 3 s).")
+        finally:
+            burst.cleanup()
+
+        # /metrics at 10^3 and 10^6 orders, and memory across 10^6 orders.
+        big = Server(driver=DB, pg=pg, processing_time="2", recovery_interval="3600",
+                     extra_conf=POPULATE + "OrdersQueueSize 1000\n")
+        big.env["ORDERS_LOGLEVEL"] = "warn"
+        big.render()
+        try:
+            big.start()
+            populate(big, 1000, "small")
+            small = wrk(big, "/metrics", 100, 5)
+            rss_before = children_rss_kb(big)
+            t0 = time.monotonic()
+            populate(big, BIG, "big")
+            loaded = time.monotonic() - t0
+            large = wrk(big, "/metrics", 100, 5)
+            rss_after = children_rss_kb(big)
+            notes.append(f"/metrics with 10^3 orders: {small['rps']:.0f} req/s, p50 "
+                         f"{small['p50']:.2f} ms, p99 {small['p99']:.2f} ms; with "
+                         f"{BIG:,} orders: {large['rps']:.0f} req/s, p50 {large['p50']:.2f} ms, "
+                         f"p99 {large['p99']:.2f} ms ({BIG:,} orders stored through populate in "
+                         f"{loaded:.0f} s).")
+            notes.append(f"Children's resident memory: {rss_before / 1024:.1f} MiB before, "
+                         f"{rss_after / 1024:.1f} MiB after {BIG:,} orders "
+                         f"({(rss_after - rss_before) * 100 / rss_before:+.1f} %).")
+        finally:
+            big.cleanup()
+    finally:
+        server.cleanup()
+        if pg:
+            pg.cleanup()
+    write_results(rows, notes)
+
+
+def write_results(rows, notes):
+    cpu = "unknown"
+    try:
+        cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read()).group(1)
+    except (OSError, AttributeError):
+        pass
+    path = os.path.join(HERE, "RESULTS.md")
+    old = open(path).read() if os.path.exists(path) else ""
+    marker = f"<!-- {DB} -->"
+    section = [marker, f"## {DB} — {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC", "",
+               f"Machine: {os.cpu_count()} cores ({cpu}), {platform.platform()}. "
+               f"Command: `make bench DB={DB}` (wrk -t2, {DURATION} s per figure after a 2 s "
+               f"warm-up, server and wrk on the same machine).", "",
+               "| request | connections | req/s | p50 ms | p99 ms | ratio to static | non-2xx |",
+               "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        section.append(f"| {r['name']} | {r['conns']} | {r['rps']:.0f} | {r['p50']:.2f} | "
+                       f"{r['p99']:.2f} | {r['ratio']:.2f} | {r['non2xx']} |")
+    section += [""] + [f"- {n}" for n in notes] + ["", "Commands:", ""]
+    section += [f"    {r['cmd']}" for r in rows[:4]] + [marker, ""]
+    text = "\n".join(section)
+    if marker in old:
+        start = old.index(marker)
+        end = old.index(marker, start + len(marker)) + len(marker) + 1
+        new = old[:start] + text + old[end:]
+    else:
+        new = (old or "# Benchmark results\n\nWritten by tests/bench/bench.py "
+               "(`make bench`, `make bench DB=pgsql`).\n\n") + text
+    with open(path, "w") as f:
+        f.write(new)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
