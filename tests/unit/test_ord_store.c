@@ -908,6 +908,910 @@ static void test_totals_without_completed_orders_have_zero_sums(void **state)
     assert_int_equal(t.processing_us_sum, 0);
     assert_int_equal(t.from_creation_us_sum, 0);
 }
+/* ------------------------------------------------------------------ */
+/* List                                                                */
+/* ------------------------------------------------------------------ */
+
+/* Inserts `id` (sample content) for user `user`, sent as an integer when
+ * `user_is_int`; it must be new. */
+static void insert_for_user(fixture_t *fx, const char *id, const char *user,
+                            int user_is_int)
+{
+    ord_order_t o = sample_order(id);
+    int created_flag = -1;
+
+    o.user_id.text = user;
+    o.user_id.is_int = user_is_int;
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created_flag), APR_SUCCESS);
+    assert_int_equal(created_flag, 1);
+}
+
+static ord_list_query_t list_query(int limit)
+{
+    ord_list_query_t q;
+
+    memset(&q, 0, sizeof(q));
+    q.limit = limit;
+    return q;
+}
+
+/* One page; *last as the store set it. */
+static apr_array_header_t *list_page(fixture_t *fx, const ord_list_query_t *q,
+                                     apr_int64_t *last)
+{
+    apr_array_header_t *orders = NULL;
+
+    *last = -12345;
+    assert_int_equal(ord_store_list(&fx->conn, fx->pool, q, &orders, last),
+                     APR_SUCCESS);
+    assert_non_null(orders);
+    assert_int_not_equal(*last, -12345);
+    return orders;
+}
+
+/* The order ids of a page, joined with ',' ("" for none). */
+static const char *ids_of(fixture_t *fx, const apr_array_header_t *orders)
+{
+    const char *s = "";
+    int i;
+
+    for (i = 0; i < orders->nelts; i++) {
+        const ord_order_t *o = APR_ARRAY_IDX(orders, i, ord_order_t *);
+        assert_non_null(o);
+        s = apr_pstrcat(fx->pool, s, i ? "," : "", o->order_id.text, NULL);
+    }
+    return s;
+}
+
+/* Every page of `q` from the first, joined with '|' between pages and ','
+ * inside one; the number of pages in *pages. */
+static const char *all_pages(fixture_t *fx, ord_list_query_t q, int *pages)
+{
+    const char *s = "";
+    apr_int64_t last;
+    int n = 0;
+
+    q.after = 0;
+    do {
+        apr_array_header_t *page = list_page(fx, &q, &last);
+        s = apr_pstrcat(fx->pool, s, n ? "|" : "", ids_of(fx, page), NULL);
+        if (last) {
+            /* "more follow": the page is full */
+            assert_int_equal(page->nelts, q.limit);
+        }
+        q.after = last;
+        assert_true(++n < 1000);
+    } while (q.after);
+    *pages = n;
+    return s;
+}
+
+static void test_list_of_empty_table_is_empty_last_page(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(50);
+    apr_array_header_t *page;
+    apr_int64_t last;
+
+    page = list_page(fx, &q, &last);
+    assert_int_equal(page->nelts, 0);
+    assert_int_equal(last, 0);
+
+    q.has_status = 1;
+    q.status = ORD_PENDING;
+    q.user_id = "42";
+    page = list_page(fx, &q, &last);
+    assert_int_equal(page->nelts, 0);
+    assert_int_equal(last, 0);
+}
+
+/* Oldest first is insertion order: neither the id nor created_at. */
+static void test_list_is_oldest_first_by_insertion(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(50);
+    apr_int64_t last;
+
+    insert_new(fx, "E", CREATED, LEASE);
+    insert_new(fx, "B", CREATED, LEASE);
+    insert_new(fx, "D", CREATED, LEASE);
+    insert_new(fx, "A", CREATED, LEASE);
+    insert_new(fx, "C", CREATED, LEASE);
+
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "E,B,D,A,C");
+    assert_int_equal(last, 0);
+}
+
+static void test_list_returns_every_field(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(50);
+    apr_array_header_t *page;
+    const ord_order_t *o;
+    apr_int64_t last;
+
+    insert_new(fx, "P", CREATED, LEASE);
+    insert_for_user(fx, "C", "Zo\xc3\xab", 0);
+    assert_int_equal(claim(fx, "C", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "C", "A", 2750000), APR_SUCCESS);
+
+    page = list_page(fx, &q, &last);
+    assert_int_equal(page->nelts, 2);
+    o = APR_ARRAY_IDX(page, 0, ord_order_t *);
+    assert_string_equal(o->order_id.text, "P");
+    assert_int_equal(o->order_id.is_int, 0);
+    assert_string_equal(o->user_id.text, "42");
+    assert_int_equal(o->user_id.is_int, 1);
+    assert_string_equal(o->item_ids_json, "[101,\"a-2\"]");
+    assert_int_equal(o->total_amount.cents, 14999);
+    assert_int_equal(o->total_amount.scale, 2);
+    assert_int_equal(o->status, ORD_PENDING);
+    assert_int_equal(o->created_at, CREATED);
+    assert_int_equal(o->updated_at, CREATED);
+    assert_int_equal(o->processing_started_at, 0);
+    assert_int_equal(o->completed_at, 0);
+
+    o = APR_ARRAY_IDX(page, 1, ord_order_t *);
+    assert_string_equal(o->order_id.text, "C");
+    assert_string_equal(o->user_id.text, "Zo\xc3\xab");
+    assert_int_equal(o->user_id.is_int, 0);
+    assert_int_equal(o->status, ORD_COMPLETED);
+    assert_int_equal(o->created_at, CREATED);
+    assert_int_equal(o->processing_started_at, 1500000);
+    assert_int_equal(o->completed_at, 2750000);
+    assert_int_equal(o->updated_at, 2750000);
+}
+
+static void test_list_limit_and_next_page_without_overlap(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(2);
+    apr_array_header_t *page;
+    apr_int64_t last1, last2, last3;
+
+    insert_new(fx, "E", CREATED, LEASE);
+    insert_new(fx, "B", CREATED, LEASE);
+    insert_new(fx, "D", CREATED, LEASE);
+    insert_new(fx, "A", CREATED, LEASE);
+    insert_new(fx, "C", CREATED, LEASE);
+
+    page = list_page(fx, &q, &last1);
+    assert_string_equal(ids_of(fx, page), "E,B");
+    assert_true(last1 > 0);
+
+    q.after = last1;
+    page = list_page(fx, &q, &last2);
+    assert_string_equal(ids_of(fx, page), "D,A");
+    assert_true(last2 > 0);
+    assert_true(last2 != last1);
+
+    q.after = last2;
+    page = list_page(fx, &q, &last3);
+    assert_string_equal(ids_of(fx, page), "C");
+    assert_int_equal(last3, 0);
+
+    /* The same page asked again gives the same answer. */
+    q.after = last1;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last3)), "D,A");
+    assert_int_equal(last3, last2);
+}
+
+/* *last is set only when more rows follow: not when the rows left fill
+ * the page exactly, nor when the page is larger than what is left. */
+static void test_list_last_is_zero_when_page_ends_exactly(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(2);
+    apr_array_header_t *page;
+    apr_int64_t last;
+    int pages = 0;
+
+    insert_new(fx, "O1", CREATED, LEASE);
+    insert_new(fx, "O2", CREATED, LEASE);
+    insert_new(fx, "O3", CREATED, LEASE);
+    insert_new(fx, "O4", CREATED, LEASE);
+
+    assert_string_equal(all_pages(fx, q, &pages), "O1,O2|O3,O4");
+    assert_int_equal(pages, 2);
+
+    q.limit = 4;
+    page = list_page(fx, &q, &last);
+    assert_int_equal(page->nelts, 4);
+    assert_int_equal(last, 0);
+
+    q.limit = 3;
+    page = list_page(fx, &q, &last);
+    assert_string_equal(ids_of(fx, page), "O1,O2,O3");
+    assert_true(last > 0);
+
+    q.limit = 1000;
+    page = list_page(fx, &q, &last);
+    assert_int_equal(page->nelts, 4);
+    assert_int_equal(last, 0);
+
+    q.limit = 1;
+    assert_string_equal(all_pages(fx, q, &pages), "O1|O2|O3|O4");
+    assert_int_equal(pages, 4);
+}
+
+static void test_list_after_the_last_order_is_empty(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(1);
+    apr_int64_t last;
+
+    insert_new(fx, "O1", CREATED, LEASE);
+    insert_new(fx, "O2", CREATED, LEASE);
+    list_page(fx, &q, &last);
+    assert_true(last > 0);
+    q.after = last;
+    q.limit = 5;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "O2");
+    assert_int_equal(last, 0);
+
+    q.after = APR_INT64_C(999999999999999999);
+    assert_int_equal(list_page(fx, &q, &last)->nelts, 0);
+    assert_int_equal(last, 0);
+}
+
+/* Keyset pages: orders added between two pages come after, once. */
+static void test_list_pages_stay_right_while_orders_are_added(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(2);
+    apr_int64_t last;
+
+    insert_new(fx, "O1", CREATED, LEASE);
+    insert_new(fx, "O2", CREATED, LEASE);
+    insert_new(fx, "O3", CREATED, LEASE);
+
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "O1,O2");
+    assert_true(last > 0);
+    /* Created "earlier" by its clock, inserted later. */
+    insert_new(fx, "N1", CREATED - 500000, LEASE);
+    insert_new(fx, "N2", CREATED, LEASE);
+
+    q.after = last;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "O3,N1");
+    assert_true(last > 0);
+    q.after = last;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "N2");
+    assert_int_equal(last, 0);
+}
+
+/* Orders in each status: P1 P2 P3 Pending, R1 Processing, C1 Completed,
+ * X1 Cancelled, interleaved. */
+static void insert_mixed_statuses(fixture_t *fx)
+{
+    insert_new(fx, "P1", CREATED, LEASE);
+    insert_new(fx, "R1", CREATED, LEASE);
+    insert_new(fx, "P2", CREATED, LEASE);
+    insert_new(fx, "C1", CREATED, LEASE);
+    insert_new(fx, "X1", CREATED, LEASE);
+    insert_new(fx, "P3", CREATED, LEASE);
+    assert_int_equal(claim(fx, "R1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(claim(fx, "C1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "C1", "A", 2000000), APR_SUCCESS);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "X1", 1700000),
+                     APR_SUCCESS);
+}
+
+static void test_list_filters_by_status(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(50);
+    apr_array_header_t *page;
+    apr_int64_t last;
+    int pages = 0, i;
+
+    insert_mixed_statuses(fx);
+    q.has_status = 1;
+
+    q.status = ORD_PENDING;
+    page = list_page(fx, &q, &last);
+    assert_string_equal(ids_of(fx, page), "P1,P2,P3");
+    assert_int_equal(last, 0);
+    for (i = 0; i < page->nelts; i++) {
+        assert_int_equal(APR_ARRAY_IDX(page, i, ord_order_t *)->status,
+                         ORD_PENDING);
+    }
+    q.status = ORD_PROCESSING;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "R1");
+    q.status = ORD_COMPLETED;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "C1");
+    q.status = ORD_CANCELLED;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "X1");
+    assert_int_equal(last, 0);
+
+    /* Paging inside the filter. */
+    q.status = ORD_PENDING;
+    q.limit = 2;
+    assert_string_equal(all_pages(fx, q, &pages), "P1,P2|P3");
+    assert_int_equal(pages, 2);
+}
+
+/* user_id is matched as text: the integer 7 and the string "7" are the
+ * same user, "07" and "70" are not. */
+static void test_list_filters_by_user_id_text(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(50);
+    apr_array_header_t *page;
+    apr_int64_t last;
+    int pages = 0;
+
+    insert_for_user(fx, "U1", "7", 1);
+    insert_for_user(fx, "U2", "07", 0);
+    insert_for_user(fx, "U3", "7", 0);
+    insert_for_user(fx, "U4", "70", 1);
+    insert_for_user(fx, "U5", "a b&c", 0);
+    insert_for_user(fx, "U6", "7", 1);
+
+    q.user_id = "7";
+    page = list_page(fx, &q, &last);
+    assert_string_equal(ids_of(fx, page), "U1,U3,U6");
+    assert_int_equal(last, 0);
+    assert_int_equal(APR_ARRAY_IDX(page, 0, ord_order_t *)->user_id.is_int, 1);
+    assert_int_equal(APR_ARRAY_IDX(page, 1, ord_order_t *)->user_id.is_int, 0);
+
+    q.user_id = "07";
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "U2");
+    q.user_id = "a b&c";
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "U5");
+    q.user_id = "%";                    /* no LIKE: a plain comparison */
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "");
+    q.user_id = "nobody";
+    assert_int_equal(list_page(fx, &q, &last)->nelts, 0);
+    assert_int_equal(last, 0);
+
+    q.user_id = "7";
+    q.limit = 2;
+    assert_string_equal(all_pages(fx, q, &pages), "U1,U3|U6");
+    assert_int_equal(pages, 2);
+}
+
+static void test_list_filters_by_status_and_user_id(void **state)
+{
+    fixture_t *fx = *state;
+    ord_list_query_t q = list_query(50);
+    apr_int64_t last;
+    int pages = 0;
+
+    insert_for_user(fx, "A1", "alice", 0);
+    insert_for_user(fx, "B1", "bob", 0);
+    insert_for_user(fx, "A2", "alice", 0);
+    insert_for_user(fx, "A3", "alice", 0);
+    insert_for_user(fx, "B2", "bob", 0);
+    insert_for_user(fx, "A4", "alice", 0);
+    assert_int_equal(claim(fx, "A2", ORD_PENDING, "T", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(claim(fx, "B1", ORD_PENDING, "T", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+
+    q.has_status = 1;
+    q.status = ORD_PENDING;
+    q.user_id = "alice";
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "A1,A3,A4");
+    assert_int_equal(last, 0);
+    q.status = ORD_PROCESSING;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "A2");
+    q.user_id = "bob";
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "B1");
+    q.status = ORD_PENDING;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "B2");
+    q.status = ORD_COMPLETED;
+    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "");
+    assert_int_equal(last, 0);
+
+    q.status = ORD_PENDING;
+    q.user_id = "alice";
+    q.limit = 1;
+    assert_string_equal(all_pages(fx, q, &pages), "A1|A3|A4");
+    assert_int_equal(pages, 3);
+}
+
+/* ------------------------------------------------------------------ */
+/* Cancel                                                              */
+/* ------------------------------------------------------------------ */
+
+static void test_cancel_pending_order(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t *got;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    insert_new(fx, "ORD2", CREATED, LEASE);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ORD1", 1700000),
+                     APR_SUCCESS);
+
+    got = get_ok(fx, "ORD1");
+    assert_int_equal(got->status, ORD_CANCELLED);
+    assert_int_equal(got->updated_at, 1700000);
+    assert_int_equal(got->created_at, CREATED);
+    assert_int_equal(got->processing_started_at, 0);
+    assert_int_equal(got->completed_at, 0);
+    assert_string_equal(got->user_id.text, "42");
+    assert_string_equal(got->item_ids_json, "[101,\"a-2\"]");
+    assert_int_equal(got->total_amount.cents, 14999);
+    /* Only that one. */
+    got = get_ok(fx, "ORD2");
+    assert_int_equal(got->status, ORD_PENDING);
+    assert_int_equal(got->updated_at, CREATED);
+    /* No longer waiting for anybody: not an orphan however late. */
+    assert_int_equal(orphans(fx, 99000000, 10)->nelts, 1);
+    assert_string_equal(orphan_at(orphans(fx, 99000000, 10), 0)->order_id,
+                        "ORD2");
+}
+
+static void test_cancel_twice_is_notfound_and_keeps_first(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t *got;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ORD1", 1700000),
+                     APR_SUCCESS);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ORD1", 1800000),
+                     APR_NOTFOUND);
+    got = get_ok(fx, "ORD1");
+    assert_int_equal(got->status, ORD_CANCELLED);
+    assert_int_equal(got->updated_at, 1700000);
+}
+
+static void test_cancel_processing_or_completed_is_notfound_unchanged(
+    void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t *got;
+
+    insert_new(fx, "R", CREATED, LEASE);
+    assert_int_equal(claim(fx, "R", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    insert_new(fx, "C", CREATED, LEASE);
+    assert_int_equal(claim(fx, "C", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "C", "A", 2500000), APR_SUCCESS);
+
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "R", 2600000),
+                     APR_NOTFOUND);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "C", 2600000),
+                     APR_NOTFOUND);
+
+    got = get_ok(fx, "R");
+    assert_int_equal(got->status, ORD_PROCESSING);
+    assert_int_equal(got->updated_at, 1500000);
+    assert_int_equal(got->processing_started_at, 1500000);
+    got = get_ok(fx, "C");
+    assert_int_equal(got->status, ORD_COMPLETED);
+    assert_int_equal(got->updated_at, 2500000);
+    assert_int_equal(got->completed_at, 2500000);
+    /* The claim of R still holds. */
+    assert_int_equal(complete(fx, "R", "A", 2700000), APR_SUCCESS);
+}
+
+static void test_cancel_unknown_is_notfound(void **state)
+{
+    fixture_t *fx = *state;
+
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "NOPE", 1700000),
+                     APR_NOTFOUND);
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ord1", 1700000),
+                     APR_NOTFOUND);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "' OR '1'='1",
+                                      1700000), APR_NOTFOUND);
+    assert_int_equal(count_rows(fx), 1);
+    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_PENDING);
+}
+
+static void test_cancelled_order_cannot_be_claimed(void **state)
+{
+    fixture_t *fx = *state;
+    apr_time_t created_at = -1;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ORD1", 1700000),
+                     APR_SUCCESS);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1800000, 3000000,
+                           &created_at), APR_NOTFOUND);
+    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "A", 99000000,
+                           99900000, &created_at), APR_NOTFOUND);
+    assert_int_equal(created_at, -1);
+    assert_int_equal(complete(fx, "ORD1", "A", 1900000), APR_NOTFOUND);
+    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_CANCELLED);
+    assert_int_equal(get_ok(fx, "ORD1")->processing_started_at, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Populate: batches and bulk inserts                                  */
+/* ------------------------------------------------------------------ */
+
+static void test_batch_create_once_per_id(void **state)
+{
+    fixture_t *fx = *state;
+    int created = -1;
+
+    assert_int_equal(ord_store_batch_create(&fx->conn, fx->pool, "b-1", 250,
+                                            CREATED, &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+    created = -1;
+    assert_int_equal(ord_store_batch_create(&fx->conn, fx->pool, "b-1", 7,
+                                            LEASE, &created), APR_SUCCESS);
+    assert_int_equal(created, 0);
+    created = -1;
+    assert_int_equal(ord_store_batch_create(&fx->conn, fx->pool, "b-2", 7,
+                                            LEASE, &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+
+    assert_int_equal(query_int(fx, "SELECT COUNT(*) FROM order_batches"), 2);
+    /* The first one is kept as it was. */
+    assert_int_equal(query_int(fx, "SELECT total_entries FROM order_batches "
+                                   "WHERE batch_id = 'b-1'"), 250);
+    assert_int_equal(query_int(fx, "SELECT created_us FROM order_batches "
+                                   "WHERE batch_id = 'b-1'"), CREATED);
+    assert_int_equal(count_rows(fx), 0);
+}
+
+/* `n` orders "{prefix}-{first}".."{prefix}-{first+n-1}", user = their
+ * number, created at CREATED + number. */
+static ord_order_t **make_orders(fixture_t *fx, const char *prefix,
+                                 int first, int n)
+{
+    ord_order_t **list = apr_pcalloc(fx->pool, (apr_size_t)n * sizeof(*list));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        ord_order_t *o = apr_palloc(fx->pool, sizeof(*o));
+        *o = sample_order(apr_psprintf(fx->pool, "%s-%d", prefix, first + i));
+        o->user_id.text = apr_itoa(fx->pool, first + i);
+        o->item_ids_json = apr_psprintf(fx->pool, "[%d]", first + i);
+        o->total_amount.cents = 100 + first + i;
+        o->created_at = CREATED + first + i;
+        o->updated_at = o->created_at;
+        list[i] = o;
+    }
+    return list;
+}
+
+static void check_made_order(fixture_t *fx, const char *prefix, int number)
+{
+    ord_order_t *got = get_ok(fx, apr_psprintf(fx->pool, "%s-%d", prefix,
+                                                number));
+
+    assert_string_equal(got->user_id.text, apr_itoa(fx->pool, number));
+    assert_int_equal(got->user_id.is_int, 1);
+    assert_string_equal(got->item_ids_json,
+                        apr_psprintf(fx->pool, "[%d]", number));
+    assert_int_equal(got->total_amount.cents, 100 + number);
+    assert_int_equal(got->total_amount.scale, 2);
+    assert_int_equal(got->status, ORD_PENDING);
+    assert_int_equal(got->created_at, CREATED + number);
+}
+
+static void test_insert_all_250_orders(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t **list = make_orders(fx, "B", 1, 250);
+    apr_array_header_t *ids = NULL;
+    unsigned int statements = apr_hash_count(fx->conn.prepared);
+    int inserted = -1;
+    static const int probe[] = { 1, 99, 100, 101, 200, 201, 250 };
+    size_t i;
+
+    assert_int_equal(ord_store_insert_all(&fx->conn, fx->pool, list, 250,
+                                          LEASE, &inserted), APR_SUCCESS);
+    assert_int_equal(inserted, 250);
+    assert_int_equal(count_rows(fx), 250);
+    /* More than one statement (a hundred rows each). */
+    assert_true(apr_hash_count(fx->conn.prepared) >= statements + 2);
+    for (i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
+        check_made_order(fx, "B", probe[i]);
+    }
+    assert_int_equal(query_int(fx, "SELECT COUNT(*) FROM orders WHERE "
+                                   "lease_until_us = 2000000 AND status = "
+                                   "'Pending'"), 250);
+    /* Stored in the order given. */
+    assert_int_equal(ord_store_order_ids(&fx->conn, fx->pool, ORD_PENDING,
+                                         1000, &ids), APR_SUCCESS);
+    assert_int_equal(ids->nelts, 250);
+    for (i = 0; i < 250; i++) {
+        assert_string_equal(APR_ARRAY_IDX(ids, i, const char *),
+                            apr_psprintf(fx->pool, "B-%d", (int)i + 1));
+    }
+}
+
+static void test_insert_all_skips_existing_ids(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t **first = make_orders(fx, "B", 1, 250);
+    ord_order_t **again = apr_pcalloc(fx->pool, 15 * sizeof(*again));
+    ord_order_t **fresh = make_orders(fx, "N", 1, 10);
+    ord_order_t **old = make_orders(fx, "B", 120, 5);
+    int inserted = -1, i;
+
+    assert_int_equal(ord_store_insert_all(&fx->conn, fx->pool, first, 250,
+                                          LEASE, &inserted), APR_SUCCESS);
+    assert_int_equal(inserted, 250);
+
+    /* B-120..B-124 again with other content, between the new ones. */
+    for (i = 0; i < 5; i++) {
+        old[i]->user_id.text = "999";
+        old[i]->user_id.is_int = 0;
+        old[i]->item_ids_json = "[\"changed\"]";
+        old[i]->total_amount.cents = 1;
+        old[i]->created_at = 99000000;
+    }
+    for (i = 0; i < 15; i++) {
+        again[i] = i % 3 == 1 ? old[i / 3] : fresh[i - (i + 1) / 3];
+    }
+    inserted = -1;
+    assert_int_equal(ord_store_insert_all(&fx->conn, fx->pool, again, 15,
+                                          5000000, &inserted), APR_SUCCESS);
+    assert_int_equal(inserted, 10);
+    assert_int_equal(count_rows(fx), 260);
+    for (i = 120; i < 125; i++) {
+        check_made_order(fx, "B", i);
+    }
+    for (i = 1; i <= 10; i++) {
+        check_made_order(fx, "N", i);
+    }
+    assert_int_equal(query_int(fx, "SELECT COUNT(*) FROM orders WHERE "
+                                   "lease_until_us = 5000000"), 10);
+}
+
+static void test_insert_all_of_nothing(void **state)
+{
+    fixture_t *fx = *state;
+    int inserted = -1;
+
+    assert_int_equal(ord_store_insert_all(&fx->conn, fx->pool, NULL, 0,
+                                          LEASE, &inserted), APR_SUCCESS);
+    assert_int_equal(inserted, 0);
+    assert_int_equal(count_rows(fx), 0);
+}
+
+/* A statement that fails stores none of its rows; those of the statements
+ * before it stay, and *inserted counts them. */
+static void test_insert_all_failure_keeps_earlier_statements(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t **list = make_orders(fx, "B", 1, 250);
+    int inserted = -1;
+
+    list[149]->item_ids_json = NULL;    /* NOT NULL: B-150 fails */
+    assert_int_equal(ord_store_insert_all(&fx->conn, fx->pool, list, 250,
+                                          LEASE, &inserted), APR_EGENERAL);
+    assert_int_equal(inserted, 100);
+    assert_int_equal(count_rows(fx), 100);
+    check_made_order(fx, "B", 100);
+    assert_int_equal(query_int(fx, "SELECT COUNT(*) FROM orders WHERE "
+                                   "order_id = 'B-101'"), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Order ids                                                           */
+/* ------------------------------------------------------------------ */
+
+static const char *ids_joined(fixture_t *fx, ord_status_e status, int max)
+{
+    apr_array_header_t *ids = NULL;
+    const char *s = "";
+    int i;
+
+    assert_int_equal(ord_store_order_ids(&fx->conn, fx->pool, status, max,
+                                         &ids), APR_SUCCESS);
+    assert_non_null(ids);
+    assert_true(ids->nelts <= max);
+    for (i = 0; i < ids->nelts; i++) {
+        s = apr_pstrcat(fx->pool, s, i ? "," : "",
+                        APR_ARRAY_IDX(ids, i, const char *), NULL);
+    }
+    return s;
+}
+
+static void test_order_ids_oldest_first_per_status_at_most_max(void **state)
+{
+    fixture_t *fx = *state;
+
+    assert_string_equal(ids_joined(fx, ORD_PENDING, 10), "");
+    insert_new(fx, "E", CREATED, LEASE);
+    insert_new(fx, "B", CREATED, LEASE);
+    insert_new(fx, "D", CREATED, LEASE);
+    insert_new(fx, "A", CREATED, LEASE);
+    insert_new(fx, "C", CREATED, LEASE);
+    insert_new(fx, "F", CREATED, LEASE);
+    /* Claimed newest first: the list is still oldest first. */
+    assert_int_equal(claim(fx, "C", ORD_PENDING, "T", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(claim(fx, "B", ORD_PENDING, "T", 1600000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(claim(fx, "A", ORD_PENDING, "T", 1700000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, "A", "T", 1800000), APR_SUCCESS);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "F", 1700000),
+                     APR_SUCCESS);
+
+    assert_string_equal(ids_joined(fx, ORD_PENDING, 10), "E,D");
+    assert_string_equal(ids_joined(fx, ORD_PENDING, 1), "E");
+    assert_string_equal(ids_joined(fx, ORD_PROCESSING, 10), "B,C");
+    assert_string_equal(ids_joined(fx, ORD_PROCESSING, 1), "B");
+    assert_string_equal(ids_joined(fx, ORD_COMPLETED, 10), "A");
+    assert_string_equal(ids_joined(fx, ORD_CANCELLED, 10), "F");
+}
+
+static void test_order_ids_max_respected_on_many(void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t **list = make_orders(fx, "B", 1, 30);
+    int inserted = -1;
+
+    assert_int_equal(ord_store_insert_all(&fx->conn, fx->pool, list, 30,
+                                          LEASE, &inserted), APR_SUCCESS);
+    assert_int_equal(inserted, 30);
+    assert_string_equal(ids_joined(fx, ORD_PENDING, 3), "B-1,B-2,B-3");
+    assert_string_equal(ids_joined(fx, ORD_PENDING, 30),
+                        ids_joined(fx, ORD_PENDING, 31));
+    assert_string_equal(ids_joined(fx, ORD_PROCESSING, 30), "");
+}
+
+/* ------------------------------------------------------------------ */
+/* Processing-time histogram                                           */
+/* ------------------------------------------------------------------ */
+
+static void test_processing_bounds_increase(void **state)
+{
+    int i;
+
+    (void)state;
+    assert_true(ord_processing_bounds_us[0] > 0);
+    for (i = 1; i < ORD_PROCESSING_BUCKETS - 1; i++) {
+        assert_true(ord_processing_bounds_us[i]
+                    > ord_processing_bounds_us[i - 1]);
+    }
+}
+
+static void test_processing_bucket_of_each_bound(void **state)
+{
+    const int last = ORD_PROCESSING_BUCKETS - 1;
+    int i;
+
+    (void)state;
+    assert_int_equal(ord_processing_bucket(0), 0);
+    assert_int_equal(ord_processing_bucket(1), 0);
+    assert_int_equal(ord_processing_bucket(-5), 0);
+    for (i = 0; i < last; i++) {
+        apr_int64_t b = ord_processing_bounds_us[i];
+        /* A time equal to a bound is in that bound's bucket. */
+        assert_int_equal(ord_processing_bucket(b), i);
+        assert_int_equal(ord_processing_bucket(b + 1), i + 1);
+        assert_int_equal(ord_processing_bucket(b - 1),
+                         i == 0 || b - 1 > ord_processing_bounds_us[i - 1]
+                             ? i : i - 1);
+    }
+    assert_int_equal(ord_processing_bucket(ord_processing_bounds_us[last - 1]
+                                           + 1), last);
+    assert_int_equal(ord_processing_bucket(APR_INT64_C(86400000000)), last);
+    /* The bounds as the store's SQL has them. */
+    assert_int_equal(ord_processing_bucket(50000), 0);
+    assert_int_equal(ord_processing_bucket(50001), 1);
+    assert_int_equal(ord_processing_bucket(1000000), 4);
+    assert_int_equal(ord_processing_bucket(60000000), last - 1);
+    assert_int_equal(ord_processing_bucket(60000001), last);
+}
+
+/* A Completed order whose processing took `duration` us. */
+static void insert_completed(fixture_t *fx, const char *id,
+                             apr_int64_t started, apr_int64_t duration)
+{
+    insert_new(fx, id, CREATED, LEASE);
+    assert_int_equal(claim(fx, id, ORD_PENDING, "A", started,
+                           started + duration + 1000000, NULL), APR_SUCCESS);
+    assert_int_equal(complete(fx, id, "A", started + duration), APR_SUCCESS);
+}
+
+static void test_totals_processing_buckets(void **state)
+{
+    static const apr_int64_t durations[] = {
+        0, 1, 50000, 50001, 100000, 250000, 250001, 1000000, 2000000,
+        3000000, 5000000, 10000000, 30000000, 60000000, 60000001,
+        APR_INT64_C(3600000000)
+    };
+    static const apr_uint64_t want[ORD_PROCESSING_BUCKETS] = {
+        3, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2
+    };
+    fixture_t *fx = *state;
+    ord_store_totals_t t;
+    apr_uint64_t total = 0;
+    size_t i;
+
+    for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+        insert_completed(fx, apr_psprintf(fx->pool, "C%d", (int)i),
+                         1500000 + (apr_int64_t)i, durations[i]);
+    }
+    /* Not Completed: in no bucket. */
+    insert_new(fx, "P", CREATED, LEASE);
+    insert_new(fx, "R", CREATED, LEASE);
+    assert_int_equal(claim(fx, "R", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    insert_new(fx, "X", CREATED, LEASE);
+    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "X", 1600000),
+                     APR_SUCCESS);
+
+    memset(&t, 0x5a, sizeof(t));
+    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
+    for (i = 0; i < ORD_PROCESSING_BUCKETS; i++) {
+        if (t.processing_buckets[i] != want[i]) {
+            print_error("bucket %d holds %llu, want %llu\n", (int)i,
+                        (unsigned long long)t.processing_buckets[i],
+                        (unsigned long long)want[i]);
+        }
+        assert_int_equal(t.processing_buckets[i], want[i]);
+        total += t.processing_buckets[i];
+    }
+    /* The same as the module's own bucketing. */
+    for (i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+        assert_true(want[ord_processing_bucket(durations[i])] > 0);
+    }
+    assert_int_equal(total, t.count[ORD_COMPLETED]);
+    assert_int_equal(t.count[ORD_COMPLETED], 16);
+    assert_int_equal(t.count[ORD_CANCELLED], 1);
+}
+
+/* Each bound and one microsecond above it, against ord_processing_bucket:
+ * the SQL and the C agree on every bound. */
+static void test_totals_buckets_agree_with_bucket_function(void **state)
+{
+    fixture_t *fx = *state;
+    apr_uint64_t want[ORD_PROCESSING_BUCKETS];
+    ord_store_totals_t t;
+    int i;
+
+    memset(want, 0, sizeof(want));
+    for (i = 0; i < ORD_PROCESSING_BUCKETS - 1; i++) {
+        apr_int64_t b = ord_processing_bounds_us[i];
+        insert_completed(fx, apr_psprintf(fx->pool, "at%d", i), 1500000, b);
+        insert_completed(fx, apr_psprintf(fx->pool, "above%d", i), 1500000,
+                         b + 1);
+        want[ord_processing_bucket(b)]++;
+        want[ord_processing_bucket(b + 1)]++;
+    }
+    assert_int_equal(want[0], 1);
+    assert_int_equal(want[ORD_PROCESSING_BUCKETS - 1], 1);
+
+    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
+    for (i = 0; i < ORD_PROCESSING_BUCKETS; i++) {
+        if (t.processing_buckets[i] != want[i]) {
+            print_error("bucket %d holds %llu, want %llu\n", i,
+                        (unsigned long long)t.processing_buckets[i],
+                        (unsigned long long)want[i]);
+        }
+        assert_int_equal(t.processing_buckets[i], want[i]);
+    }
+}
+
+static void test_totals_buckets_empty_without_completed(void **state)
+{
+    fixture_t *fx = *state;
+    ord_store_totals_t t;
+    int i;
+
+    memset(&t, 0x5a, sizeof(t));
+    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
+    for (i = 0; i < ORD_PROCESSING_BUCKETS; i++) {
+        assert_int_equal(t.processing_buckets[i], 0);
+    }
+    insert_new(fx, "P", CREATED, LEASE);
+    memset(&t, 0x5a, sizeof(t));
+    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
+    for (i = 0; i < ORD_PROCESSING_BUCKETS; i++) {
+        assert_int_equal(t.processing_buckets[i], 0);
+    }
+}
+
 
 /* ------------------------------------------------------------------ */
 /* Prepared statements                                                 */
@@ -969,6 +1873,33 @@ int main(void)
         STEST(test_totals_count_each_status_and_sum_completed_durations),
         STEST(test_totals_of_empty_table_are_zero),
         STEST(test_totals_without_completed_orders_have_zero_sums),
+        STEST(test_list_of_empty_table_is_empty_last_page),
+        STEST(test_list_is_oldest_first_by_insertion),
+        STEST(test_list_returns_every_field),
+        STEST(test_list_limit_and_next_page_without_overlap),
+        STEST(test_list_last_is_zero_when_page_ends_exactly),
+        STEST(test_list_after_the_last_order_is_empty),
+        STEST(test_list_pages_stay_right_while_orders_are_added),
+        STEST(test_list_filters_by_status),
+        STEST(test_list_filters_by_user_id_text),
+        STEST(test_list_filters_by_status_and_user_id),
+        STEST(test_cancel_pending_order),
+        STEST(test_cancel_twice_is_notfound_and_keeps_first),
+        STEST(test_cancel_processing_or_completed_is_notfound_unchanged),
+        STEST(test_cancel_unknown_is_notfound),
+        STEST(test_cancelled_order_cannot_be_claimed),
+        STEST(test_batch_create_once_per_id),
+        STEST(test_insert_all_250_orders),
+        STEST(test_insert_all_skips_existing_ids),
+        STEST(test_insert_all_of_nothing),
+        STEST(test_insert_all_failure_keeps_earlier_statements),
+        STEST(test_order_ids_oldest_first_per_status_at_most_max),
+        STEST(test_order_ids_max_respected_on_many),
+        cmocka_unit_test(test_processing_bounds_increase),
+        cmocka_unit_test(test_processing_bucket_of_each_bound),
+        STEST(test_totals_processing_buckets),
+        STEST(test_totals_buckets_agree_with_bucket_function),
+        STEST(test_totals_buckets_empty_without_completed),
         STEST(test_statements_are_prepared_once_per_connection),
     };
 
