@@ -19,6 +19,15 @@
 #define ORD_JSON_OUT_FLAGS \
     (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
+/* The text of `obj`, copied into the pool; `obj` is put. */
+static const char *to_text(apr_pool_t *p, json_object *obj)
+{
+    const char *out = apr_pstrdup(p, json_object_to_json_string_ext(
+                                         obj, ORD_JSON_OUT_FLAGS));
+    json_object_put(obj);
+    return out;
+}
+
 static const char *const known_fields[] = {
     "order_id", "user_id", "item_ids", "total_amount", "status", NULL
 };
@@ -494,7 +503,6 @@ const char *ord_json_populate_result(apr_pool_t *p, const char *batch_id,
 {
     json_object *obj = json_object_new_object();
     json_object *list = json_object_new_array();
-    const char *out;
     int i;
 
     for (i = 0; i < errors->nelts; i++) {
@@ -509,10 +517,7 @@ const char *ord_json_populate_result(apr_pool_t *p, const char *batch_id,
     json_object_object_add(obj, "failure_count",
                            json_object_new_int(failure_count));
     json_object_object_add(obj, "errors", list);
-    out = apr_pstrdup(p, json_object_to_json_string_ext(obj,
-                                                        ORD_JSON_OUT_FLAGS));
-    json_object_put(obj);
-    return out;
+    return to_text(p, obj);
 }
 
 static json_object *id_to_json(ord_id_t id)
@@ -583,15 +588,6 @@ static json_object *order_object(apr_pool_t *p, const ord_order_t *o)
     return obj;
 }
 
-/* The text of `obj`, copied into the pool; `obj` is put. */
-static const char *to_text(apr_pool_t *p, json_object *obj)
-{
-    const char *out = apr_pstrdup(p, json_object_to_json_string_ext(
-                                         obj, ORD_JSON_OUT_FLAGS));
-    json_object_put(obj);
-    return out;
-}
-
 const char *ord_json_order(apr_pool_t *p, const ord_order_t *o)
 {
     return to_text(p, order_object(p, o));
@@ -619,11 +615,7 @@ const char *ord_json_order_list(apr_pool_t *p,
 const char *ord_json_error(apr_pool_t *p, const char *message)
 {
     json_object *obj = json_object_new_object();
-    const char *out;
 
     json_object_object_add(obj, "error", json_object_new_string(message));
-    out = apr_pstrdup(p, json_object_to_json_string_ext(obj,
-                                                        ORD_JSON_OUT_FLAGS));
-    json_object_put(obj);
-    return out;
+    return to_text(p, obj);
 }
