@@ -21,7 +21,8 @@ DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
                 prometheus chromium wrk
 
 PURE_SRC := $(addprefix mod_orders/,ord_order.c ord_json.c ord_route.c \
-              ord_queue.c ord_metrics.c ord_store.c ord_query.c ord_writer.c)
+              ord_queue.c ord_metrics.c ord_store.c ord_query.c ord_writer.c \
+              ord_prometheus.c)
 GLUE_SRC := $(addprefix mod_orders/,mod_orders.c mod_orders_config.c mod_orders_engine.c \
               mod_orders_handler.c mod_orders_metrics.c)
 HEADERS  := $(wildcard mod_orders/*.h) mod_orders/ord_schema.h

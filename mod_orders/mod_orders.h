@@ -87,6 +87,7 @@ apr_interval_time_t orders_engine_intake_lease(server_rec *s);
 void orders_register_filters(void);
 int orders_handler(request_rec *r);
 int orders_metrics_handler(request_rec *r);
+void orders_metrics_register_hooks(void);
 
 /* Sends `body` as application/json with `status`, and returns OK so that
  * Apache does not replace the body with its own HTML. */

@@ -285,3 +285,41 @@ const char *ord_metrics_json(apr_pool_t *p, const ord_metrics_snapshot_t *s)
     json_object_put(obj);
     return out;
 }
+
+const char *ord_metrics_json_with_ids(apr_pool_t *p,
+                                      const ord_metrics_snapshot_t *s,
+                                      apr_array_header_t *const ids[],
+                                      int max)
+{
+    const char *base = ord_metrics_json(p, s);
+    json_object *extra = json_object_new_object();
+    json_object *lists = json_object_new_object();
+    const char *more, *out;
+    int st, i, truncated = 0;
+
+    for (st = 0; st < ORD_STATUS_COUNT; st++) {
+        json_object *list = json_object_new_array();
+        int n = ids[st] ? ids[st]->nelts : 0;
+        if (n > max) {
+            n = max;
+            truncated = 1;
+        }
+        for (i = 0; i < n; i++) {
+            json_object_array_add(list, json_object_new_string(
+                                      APR_ARRAY_IDX(ids[st], i,
+                                                    const char *)));
+        }
+        json_object_object_add(lists, ord_status_name((ord_status_e)st),
+                               list);
+    }
+    json_object_object_add(extra, "order_ids", lists);
+    json_object_object_add(extra, "order_ids_truncated",
+                           json_object_new_boolean(truncated));
+    more = json_object_to_json_string_ext(extra, JSON_C_TO_STRING_PLAIN);
+    /* Both are objects, "{...}": the figures' members, then these, so that
+     * the figures stay written by ord_metrics_json alone. */
+    out = apr_pstrcat(p, apr_pstrndup(p, base, strlen(base) - 1), ",",
+                      more + 1, NULL);
+    json_object_put(extra);
+    return out;
+}

@@ -112,4 +112,14 @@ void ord_metrics_use_totals(ord_metrics_snapshot_t *s,
 /* The JSON of API.md section 4. */
 const char *ord_metrics_json(apr_pool_t *p, const ord_metrics_snapshot_t *s);
 
+/* ord_metrics_json with two more members (?order_ids=true):
+ * "order_ids": {"Pending": [...], ...} with ids[st] (arrays of const char *,
+ * oldest first; NULL for none) each cut to its first `max`, and
+ * "order_ids_truncated": true when any of them had more than `max`, false
+ * otherwise.  Ids are written as JSON strings. */
+const char *ord_metrics_json_with_ids(apr_pool_t *p,
+                                      const ord_metrics_snapshot_t *s,
+                                      apr_array_header_t *const ids[],
+                                      int max);
+
 #endif /* ORD_METRICS_H */

@@ -145,14 +145,20 @@ apr_status_t ord_query_parse_list(apr_pool_t *p, const char *args,
 
         if (len > 0) {
             eq = memchr(s, '=', len);
-            if (!eq) {
-                *error = "every query parameter needs a value (name=value)";
+            name = ord_query_decode(p, s, eq ? (apr_size_t)(eq - s) : len);
+            if (!name) {
+                *error = "a query parameter's name has a malformed %-escape";
                 return APR_EINVAL;
             }
-            name = ord_query_decode(p, s, (apr_size_t)(eq - s));
+            if (!eq) {
+                *error = apr_psprintf(p, "query parameter %s needs a value "
+                                      "(%s=...)", name, name);
+                return APR_EINVAL;
+            }
             value = ord_query_decode(p, eq + 1, len - (apr_size_t)(eq - s) - 1);
-            if (!name || !value) {
-                *error = "the query string has a malformed %-escape";
+            if (!value) {
+                *error = apr_psprintf(p, "query parameter %s has a malformed "
+                                      "%%-escape", name);
                 return APR_EINVAL;
             }
             rv = set_param(p, q, name, value, &seen, error);
