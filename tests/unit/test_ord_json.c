@@ -1656,6 +1656,452 @@ static void test_retry_with_other_types_is_other_content(void **state)
                               mk(p, "\"A\"", USER, "[102,101]", AMT, NULL)));
 }
 
+/* ================================================================== */
+/* POST {mount}/populate: ord_json_parse_populate                      */
+/* ================================================================== */
+
+#define POP_OK(p, body) pop_ok_((p), (body), __FILE__, __LINE__)
+
+static ord_populate_t pop_ok_(apr_pool_t *p, const char *body,
+                              const char *file, int line)
+{
+    ord_populate_t req = { -1, "(unset)" };
+    const char *error = NULL;
+    apr_status_t rv = ord_json_parse_populate(p, body, strlen(body), &req,
+                                              &error);
+    if (rv != APR_SUCCESS) {
+        print_error("populate body refused: %s\n  error: %s\n", body,
+                    error ? error : "(NULL)");
+    }
+    _assert_int_equal(rv, APR_SUCCESS, file, line);
+    return req;
+}
+
+/* Refused with APR_EINVAL and a message naming `field` when given. */
+#define POP_BAD(p, body, field) \
+    pop_bad_((p), (body), strlen(body), (field), __FILE__, __LINE__)
+#define POP_BAD_LEN(p, body, len, field) \
+    pop_bad_((p), (body), (len), (field), __FILE__, __LINE__)
+
+static void pop_bad_(apr_pool_t *p, const char *body, apr_size_t len,
+                     const char *field, const char *file, int line)
+{
+    ord_populate_t req = { -1, NULL };
+    const char *error = NULL;
+    apr_status_t rv = ord_json_parse_populate(p, body, len, &req, &error);
+
+    if (rv != APR_EINVAL) {
+        print_error("populate body not refused with APR_EINVAL (rv=%d): "
+                    "%.*s\n", rv, (int)len, body);
+        _assert_int_equal(rv, APR_EINVAL, file, line);
+    }
+    _assert_true(error != NULL, "error != NULL", file, line);
+    _assert_true(error[0] != '\0', "error is not empty", file, line);
+    if (field && !strstr(error, field)) {
+        print_error("error \"%s\" does not name the field \"%s\"\n  body: "
+                    "%.*s\n", error, field, (int)len, body);
+        _fail(file, line);
+    }
+}
+
+static void test_populate_total_entries_only(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    ord_populate_t req = POP_OK(p, "{\"total_entries\":5}");
+
+    assert_int_equal(req.total_entries, 5);
+    assert_null(req.batch_id);
+}
+
+static void test_populate_with_batch_id(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    ord_populate_t req;
+
+    req = POP_OK(p, "{\"total_entries\":100000,\"batch_id\":\"b-1\"}");
+    assert_int_equal(req.total_entries, 100000);
+    assert_string_equal(req.batch_id, "b-1");
+
+    req = POP_OK(p, " { \"batch_id\" : \"Load.Test_2:x-9\" ,\n"
+                    "   \"total_entries\" : 1 } \n");
+    assert_int_equal(req.total_entries, 1);
+    assert_string_equal(req.batch_id, "Load.Test_2:x-9");
+
+    /* The same key spelled with an escape. */
+    req = POP_OK(p, "{\"total_entries\":2,\"batch\\u005fid\":\"b2\"}");
+    assert_int_equal(req.total_entries, 2);
+    assert_string_equal(req.batch_id, "b2");
+}
+
+static void test_populate_total_entries_bounds(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+
+    assert_int_equal(POP_OK(p, "{\"total_entries\":1}").total_entries, 1);
+    assert_int_equal(POP_OK(p, "{\"total_entries\":100000}").total_entries,
+                     100000);
+    assert_int_equal(ORD_POPULATE_MAX, 100000);
+    POP_BAD(p, "{\"total_entries\":0}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":100001}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":-1}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":4294967297}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":99999999999999999999}", "total_entries");
+}
+
+static void test_populate_total_entries_must_be_an_integer(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+
+    POP_BAD(p, "{\"total_entries\":\"5\"}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":1.5}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":5.0}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":1e3}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":null}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":true}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":[5]}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":{}}", "total_entries");
+}
+
+static void test_populate_total_entries_missing(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+
+    POP_BAD(p, "{}", "total_entries");
+    POP_BAD(p, "{\"batch_id\":\"b-1\"}", "total_entries");
+}
+
+static void test_populate_batch_id_length(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    const char *b57 = repeat(p, "b", 57);
+    ord_populate_t req;
+
+    assert_int_equal(ORD_BATCH_ID_MAX_CHARS, 57);
+    req = POP_OK(p, apr_pstrcat(p, "{\"total_entries\":3,\"batch_id\":\"",
+                                b57, "\"}", NULL));
+    assert_string_equal(req.batch_id, b57);
+    assert_int_equal(req.total_entries, 3);
+    /* The longest order id it makes is still an order id. */
+    assert_true(ord_order_id_text_valid(
+        apr_pstrcat(p, b57, "-100000", NULL), 64));
+
+    POP_BAD(p, apr_pstrcat(p, "{\"total_entries\":3,\"batch_id\":\"",
+                           repeat(p, "b", 58), "\"}", NULL), "batch_id");
+    POP_BAD(p, "{\"total_entries\":3,\"batch_id\":\"\"}", "batch_id");
+}
+
+static void test_populate_batch_id_characters(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+
+    assert_string_equal(
+        POP_OK(p, "{\"total_entries\":1,\"batch_id\":\"AZaz09._:-\"}")
+            .batch_id, "AZaz09._:-");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":\"a b\"}", "batch_id");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":\"a/b\"}", "batch_id");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":\"a?b\"}", "batch_id");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":\"Zo\xc3\xab\"}",
+            "batch_id");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":\"a\\u0000b\"}",
+            "batch_id");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":\"a\\nb\"}", "batch_id");
+}
+
+static void test_populate_batch_id_must_be_a_string(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":5}", "batch_id");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":null}", "batch_id");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":true}", "batch_id");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":[\"b\"]}", "batch_id");
+    POP_BAD(p, "{\"total_entries\":1,\"batch_id\":{}}", "batch_id");
+}
+
+static void test_populate_unknown_field(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+
+    POP_BAD(p, "{\"total_entries\":5,\"extra\":1}", "extra");
+    POP_BAD(p, "{\"Total_entries\":5}", "Total_entries");
+    POP_BAD(p, "{\"total_entries\":5,\"order_id\":\"x\"}", "order_id");
+}
+
+static void test_populate_duplicate_key(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+
+    POP_BAD(p, "{\"total_entries\":5,\"total_entries\":5}", "total_entries");
+    POP_BAD(p, "{\"total_entries\":5,\"total_entries\":0}", "total_entries");
+    POP_BAD(p, "{\"batch_id\":\"a\",\"total_entries\":5,\"batch_id\":\"b\"}",
+            "batch_id");
+    POP_BAD(p, "{\"total_entries\":5,\"total\\u005fentries\":6}",
+            "total_entries");
+}
+
+static void test_populate_body_must_be_one_object(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+
+    POP_BAD(p, "", NULL);
+    POP_BAD(p, "   ", NULL);
+    POP_BAD(p, "[]", NULL);
+    POP_BAD(p, "5", NULL);
+    POP_BAD(p, "{\"total_entries\":5", NULL);
+    POP_BAD(p, "{\"total_entries\":5} x", NULL);
+    POP_BAD(p, "{\"total_entries\":5}{}", NULL);
+    POP_BAD(p, "{'total_entries':5}", NULL);
+    POP_BAD(p, "{\"total_entries\":5,\"batch_id\":\"\xff\"}", NULL);
+    POP_BAD_LEN(p, "{\"total_entries\":5}\0", 20, NULL);
+}
+
+/* ================================================================== */
+/* Rendering: ord_json_populate_result                                 */
+/* ================================================================== */
+
+static void test_populate_result_keys_and_values(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_array_header_t *errors = apr_array_make(p, 0, sizeof(const char *));
+    json_object *obj, *list;
+
+    obj = parse_strict(p, ord_json_populate_result(p, "b-1", 250, 248, 2,
+                                                   errors));
+    assert_true(json_object_is_type(obj, json_type_object));
+    assert_int_equal(json_object_object_length(obj), 5);
+    check_string(obj, "batch_id", "b-1");
+    check_int(obj, "total_entries", 250);
+    check_int(obj, "success_count", 248);
+    check_int(obj, "failure_count", 2);
+    list = member(obj, "errors");
+    assert_true(json_object_is_type(list, json_type_array));
+    assert_int_equal(json_object_array_length(list), 0);
+}
+
+static void test_populate_result_errors_are_strings(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_array_header_t *errors = apr_array_make(p, 2, sizeof(const char *));
+    json_object *obj, *list, *e;
+
+    APR_ARRAY_PUSH(errors, const char *) = "order b-7: \"busy\"";
+    APR_ARRAY_PUSH(errors, const char *) = "second\nline \\ Zo\xc3\xab";
+    obj = parse_strict(p, ord_json_populate_result(p, "AZaz09._:-", 100000,
+                                                   0, 100000, errors));
+    check_string(obj, "batch_id", "AZaz09._:-");
+    check_int(obj, "total_entries", 100000);
+    check_int(obj, "success_count", 0);
+    check_int(obj, "failure_count", 100000);
+    list = member(obj, "errors");
+    assert_true(json_object_is_type(list, json_type_array));
+    assert_int_equal(json_object_array_length(list), 2);
+    e = json_object_array_get_idx(list, 0);
+    assert_true(json_object_is_type(e, json_type_string));
+    assert_string_equal(json_object_get_string(e), "order b-7: \"busy\"");
+    e = json_object_array_get_idx(list, 1);
+    assert_true(json_object_is_type(e, json_type_string));
+    assert_string_equal(json_object_get_string(e),
+                        "second\nline \\ Zo\xc3\xab");
+}
+
+/* ================================================================== */
+/* Rendering: ord_json_order_list                                      */
+/* ================================================================== */
+
+static void test_order_list_with_next(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_array_header_t *orders = apr_array_make(p, 2, sizeof(ord_order_t *));
+    ord_order_t *second = pending_order(p);
+    json_object *obj, *list, *o;
+
+    second->order_id.text = "42";
+    second->order_id.is_int = 1;
+    second->user_id.text = "alice";
+    second->user_id.is_int = 0;
+    APR_ARRAY_PUSH(orders, ord_order_t *) = completed_order(p);
+    APR_ARRAY_PUSH(orders, ord_order_t *) = second;
+
+    obj = parse_strict(p, ord_json_order_list(
+                              p, orders, "/orders?status=Pending&user_id=a"
+                                         "%20b&limit=2&after=9"));
+    assert_true(json_object_is_type(obj, json_type_object));
+    assert_int_equal(json_object_object_length(obj), 2);
+    check_string(obj, "next",
+                 "/orders?status=Pending&user_id=a%20b&limit=2&after=9");
+    list = member(obj, "orders");
+    assert_true(json_object_is_type(list, json_type_array));
+    assert_int_equal(json_object_array_length(list), 2);
+
+    o = json_object_array_get_idx(list, 0);
+    assert_true(json_object_is_type(o, json_type_object));
+    assert_int_equal(json_object_object_length(o), 12);
+    check_string(o, "order_id", "ORD003");
+    check_int(o, "user_id", 1);
+    check_number_text(o, "total_amount", "59.99");
+    check_string(o, "status", "Completed");
+    check_string(o, "created_at", "2026-11-23T15:00:17.000000Z");
+    check_seconds(o, "processing_duration", 5.011218);
+
+    o = json_object_array_get_idx(list, 1);
+    assert_true(json_object_is_type(o, json_type_object));
+    assert_int_equal(json_object_object_length(o), 12);
+    check_int(o, "order_id", 42);
+    check_string(o, "user_id", "alice");
+    check_string(o, "status", "Pending");
+    check_null(o, "completed_at");
+    check_null(o, "pending_duration");
+}
+
+/* Each element is the same object ord_json_order renders. */
+static void test_order_list_elements_equal_order_objects(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_array_header_t *orders = apr_array_make(p, 1, sizeof(ord_order_t *));
+    ord_order_t *o = completed_order(p);
+    json_object *list;
+
+    APR_ARRAY_PUSH(orders, ord_order_t *) = o;
+    list = member(parse_strict(p, ord_json_order_list(p, orders, NULL)),
+                  "orders");
+    assert_int_equal(json_object_array_length(list), 1);
+    assert_true(json_object_equal(json_object_array_get_idx(list, 0),
+                                  render(p, o)));
+}
+
+static void test_order_list_last_page_has_null_next(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_array_header_t *orders = apr_array_make(p, 1, sizeof(ord_order_t *));
+    json_object *obj, *list;
+
+    APR_ARRAY_PUSH(orders, ord_order_t *) = pending_order(p);
+    obj = parse_strict(p, ord_json_order_list(p, orders, NULL));
+    assert_int_equal(json_object_object_length(obj), 2);
+    check_null(obj, "next");
+    list = member(obj, "orders");
+    assert_int_equal(json_object_array_length(list), 1);
+    check_string(json_object_array_get_idx(list, 0), "order_id", "ORD003");
+}
+
+static void test_order_list_empty(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_array_header_t *orders = apr_array_make(p, 0, sizeof(ord_order_t *));
+    json_object *obj, *list;
+
+    obj = parse_strict(p, ord_json_order_list(p, orders, NULL));
+    assert_int_equal(json_object_object_length(obj), 2);
+    check_null(obj, "next");
+    list = member(obj, "orders");
+    assert_true(json_object_is_type(list, json_type_array));
+    assert_int_equal(json_object_array_length(list), 0);
+}
+
+/* ================================================================== */
+/* Parsing with limits.user_id_optional (OrdersBindUser)               */
+/* ================================================================== */
+
+static apr_status_t parse_opt(apr_pool_t *p, const char *body, int optional,
+                              ord_order_t **order, const char **error)
+{
+    ord_parse_limits_t limits;
+
+    limits.max_items = DEFAULT_MAX_ITEMS;
+    limits.user_id_optional = optional;
+    *order = NULL;
+    *error = NULL;
+    return ord_json_parse_order(p, body, strlen(body), &limits, order, error);
+}
+
+static void check_opt_rejected(apr_pool_t *p, const char *body, int optional)
+{
+    ord_order_t *o;
+    const char *error;
+
+    if (parse_opt(p, body, optional, &o, &error) != APR_EINVAL) {
+        print_error("not refused (user_id_optional=%d): %s\n", optional,
+                    body);
+        fail();
+    }
+    assert_non_null(error);
+    if (!strstr(error, "user_id")) {
+        print_error("error \"%s\" does not name user_id\n", error);
+        fail();
+    }
+}
+
+static void test_user_id_optional_may_be_absent(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    ord_order_t *o;
+    const char *error;
+
+    assert_int_equal(parse_opt(p, mk(p, "\"A1\"", NULL, "[101,\"x\"]", "59.99",
+                                     NULL), 1, &o, &error), APR_SUCCESS);
+    assert_non_null(o);
+    assert_null(o->user_id.text);
+    assert_int_equal(o->user_id.is_int, 0);
+    assert_string_equal(o->order_id.text, "A1");
+    assert_string_equal(o->item_ids_json, "[101,\"x\"]");
+    assert_int_equal(o->total_amount.cents, 5999);
+    assert_int_equal(o->status, ORD_PENDING);
+}
+
+static void test_user_id_optional_kept_when_present(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    ord_order_t *o;
+    const char *error;
+
+    assert_int_equal(parse_opt(p, mk(p, NULL, "\"alice\"", ITEMS, AMT, NULL),
+                               1, &o, &error), APR_SUCCESS);
+    assert_string_equal(o->user_id.text, "alice");
+    assert_int_equal(o->user_id.is_int, 0);
+    assert_int_equal(parse_opt(p, mk(p, NULL, "7", ITEMS, AMT, NULL), 1, &o,
+                               &error), APR_SUCCESS);
+    assert_string_equal(o->user_id.text, "7");
+    assert_int_equal(o->user_id.is_int, 1);
+}
+
+static void test_user_id_optional_still_validated(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+
+    check_opt_rejected(p, mk(p, NULL, "\"\"", ITEMS, AMT, NULL), 1);
+    check_opt_rejected(p, mk(p, NULL, apr_pstrcat(p, "\"", repeat(p, "u", 65),
+                                                  "\"", NULL),
+                             ITEMS, AMT, NULL), 1);
+    check_opt_rejected(p, mk(p, NULL, "\"a\\u0001b\"", ITEMS, AMT, NULL), 1);
+    check_opt_rejected(p, mk(p, NULL, "-1", ITEMS, AMT, NULL), 1);
+    check_opt_rejected(p, mk(p, NULL, "9007199254740992", ITEMS, AMT, NULL),
+                       1);
+    check_opt_rejected(p, mk(p, NULL, "1.5", ITEMS, AMT, NULL), 1);
+    check_opt_rejected(p, mk(p, NULL, "null", ITEMS, AMT, NULL), 1);
+    check_opt_rejected(p, mk(p, NULL, "true", ITEMS, AMT, NULL), 1);
+    check_opt_rejected(p, mk(p, NULL, "[1]", ITEMS, AMT, NULL), 1);
+}
+
+static void test_user_id_required_when_not_optional(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    ord_order_t *o;
+    const char *error;
+
+    check_opt_rejected(p, mk(p, "\"A1\"", NULL, ITEMS, AMT, NULL), 0);
+    assert_int_equal(parse_opt(p, mk(p, "\"A1\"", USER, ITEMS, AMT, NULL), 0,
+                               &o, &error), APR_SUCCESS);
+    assert_string_equal(o->user_id.text, "1");
+    assert_int_equal(o->user_id.is_int, 1);
+    /* The other fields are required either way. */
+    assert_int_equal(parse_opt(p, mk(p, NULL, NULL, NULL, AMT, NULL), 1, &o,
+                               &error), APR_EINVAL);
+    assert_non_null(strstr(error, "item_ids"));
+    assert_int_equal(parse_opt(p, mk(p, NULL, NULL, ITEMS, NULL, NULL), 1, &o,
+                               &error), APR_EINVAL);
+    assert_non_null(strstr(error, "total_amount"));
+}
+
 /* ------------------------------------------------------------------ */
 
 int main(void)
@@ -1818,6 +2264,33 @@ int main(void)
         cmocka_unit_test(test_retry_with_other_spacing_is_same_content),
         cmocka_unit_test(test_retry_comma_string_equals_string_array),
         cmocka_unit_test(test_retry_with_other_types_is_other_content),
+
+        /* populate */
+        cmocka_unit_test(test_populate_total_entries_only),
+        cmocka_unit_test(test_populate_with_batch_id),
+        cmocka_unit_test(test_populate_total_entries_bounds),
+        cmocka_unit_test(test_populate_total_entries_must_be_an_integer),
+        cmocka_unit_test(test_populate_total_entries_missing),
+        cmocka_unit_test(test_populate_batch_id_length),
+        cmocka_unit_test(test_populate_batch_id_characters),
+        cmocka_unit_test(test_populate_batch_id_must_be_a_string),
+        cmocka_unit_test(test_populate_unknown_field),
+        cmocka_unit_test(test_populate_duplicate_key),
+        cmocka_unit_test(test_populate_body_must_be_one_object),
+        cmocka_unit_test(test_populate_result_keys_and_values),
+        cmocka_unit_test(test_populate_result_errors_are_strings),
+
+        /* the list */
+        cmocka_unit_test(test_order_list_with_next),
+        cmocka_unit_test(test_order_list_elements_equal_order_objects),
+        cmocka_unit_test(test_order_list_last_page_has_null_next),
+        cmocka_unit_test(test_order_list_empty),
+
+        /* user_id_optional */
+        cmocka_unit_test(test_user_id_optional_may_be_absent),
+        cmocka_unit_test(test_user_id_optional_kept_when_present),
+        cmocka_unit_test(test_user_id_optional_still_validated),
+        cmocka_unit_test(test_user_id_required_when_not_optional),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }

@@ -578,6 +578,234 @@ static void test_new_id_differs_each_call(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* ord_order_random                                                    */
+/* ------------------------------------------------------------------ */
+
+/* A decimal integer without sign or leading zero, in [min, max]. */
+static int decimal_in(const char *s, apr_size_t len, long min, long max,
+                      long *out)
+{
+    long v = 0;
+    apr_size_t i;
+
+    if (len == 0 || len > 9 || (s[0] == '0' && len > 1)) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return v >= min && v <= max;
+}
+
+/* `json` is exactly "[n,n,...]" with 1..5 integers 1..10000 and no
+ * spaces; the items in vals[], their number returned (0: malformed). */
+static int random_items(const char *json, long vals[5])
+{
+    apr_size_t len = strlen(json), i = 1, start;
+    int n = 0;
+
+    if (len < 3 || json[0] != '[' || json[len - 1] != ']') {
+        return 0;
+    }
+    for (;;) {
+        start = i;
+        while (i < len - 1 && json[i] != ',') {
+            i++;
+        }
+        if (n == 5 || !decimal_in(json + start, i - start, 1, 10000,
+                                  &vals[n])) {
+            return 0;
+        }
+        n++;
+        if (i == len - 1) {
+            return n;
+        }
+        i++;    /* the comma */
+    }
+}
+
+/* Checks every field of one random order; returns its item count. */
+static int check_random_order(const ord_order_t *o, const char *order_id,
+                              long *user)
+{
+    long items[5];
+    int n;
+
+    assert_non_null(o->order_id.text);
+    assert_string_equal(o->order_id.text, order_id);
+    assert_int_equal(o->order_id.is_int, 0);
+    assert_non_null(o->user_id.text);
+    if (!decimal_in(o->user_id.text, strlen(o->user_id.text), 1, 1000,
+                    user)) {
+        print_error("user_id \"%s\" is not an integer 1..1000\n",
+                    o->user_id.text);
+        fail();
+    }
+    assert_int_equal(o->user_id.is_int, 1);
+    assert_non_null(o->item_ids_json);
+    n = random_items(o->item_ids_json, items);
+    if (n == 0) {
+        print_error("item_ids_json \"%s\" is not 1..5 integers 1..10000\n",
+                    o->item_ids_json);
+        fail();
+    }
+    assert_in_range(o->total_amount.cents, 100, 99999);
+    assert_int_equal(o->total_amount.scale, 2);
+    assert_int_equal(o->status, ORD_PENDING);
+    assert_int_equal(o->created_at, 0);
+    assert_int_equal(o->updated_at, 0);
+    assert_int_equal(o->processing_started_at, 0);
+    assert_int_equal(o->completed_at, 0);
+    return n;
+}
+
+static int same_random_content(const ord_order_t *a, const ord_order_t *b)
+{
+    return strcmp(a->user_id.text, b->user_id.text) == 0
+           && strcmp(a->item_ids_json, b->item_ids_json) == 0
+           && a->total_amount.cents == b->total_amount.cents;
+}
+
+static void test_random_is_deterministic_for_a_seed(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_uint64_t r1 = 12345, r2 = 12345;
+    int i;
+
+    for (i = 0; i < 50; i++) {
+        ord_order_t a, b;
+        ord_order_random(p, &r1, "b-1", &a);
+        ord_order_random(p, &r2, "b-1", &b);
+        assert_string_equal(a.user_id.text, b.user_id.text);
+        assert_string_equal(a.item_ids_json, b.item_ids_json);
+        assert_int_equal(a.total_amount.cents, b.total_amount.cents);
+        assert_int_equal(a.total_amount.scale, b.total_amount.scale);
+        assert_int_equal(r1, r2);
+    }
+}
+
+static void test_random_advances_the_generator(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_uint64_t rng = 7, before;
+    ord_order_t a, b;
+
+    before = rng;
+    ord_order_random(p, &rng, "x-1", &a);
+    assert_true(rng != before);
+    assert_true(rng != 0);
+    before = rng;
+    ord_order_random(p, &rng, "x-2", &b);
+    assert_true(rng != before);
+    /* The next order of the same generator is another one. */
+    assert_false(same_random_content(&a, &b));
+}
+
+static void test_random_keeps_order_id_and_clears_the_rest(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_uint64_t rng = 99;
+    const char *id = "Load.Test_2:x-100000";
+    ord_order_t o;
+    long user;
+
+    memset(&o, 0x5a, sizeof(o));
+    ord_order_random(p, &rng, id, &o);
+    check_random_order(&o, id, &user);
+    assert_ptr_equal(o.order_id.text, id);
+}
+
+static void test_random_fields_in_range(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_pool_t *sub;
+    apr_uint64_t rng = APR_UINT64_C(0x9E3779B97F4A7C15);
+    int seen_count[6] = { 0 };
+    long user_min = 100000, user_max = 0;
+    apr_int64_t cents_min = APR_INT64_C(1) << 40, cents_max = 0;
+    int i;
+
+    assert_int_equal(apr_pool_create(&sub, p), APR_SUCCESS);
+    for (i = 0; i < 5000; i++) {
+        ord_order_t o;
+        long user;
+        int n;
+        ord_order_random(sub, &rng, "r-1", &o);
+        n = check_random_order(&o, "r-1", &user);
+        seen_count[n]++;
+        user_min = user < user_min ? user : user_min;
+        user_max = user > user_max ? user : user_max;
+        if (o.total_amount.cents < cents_min) {
+            cents_min = o.total_amount.cents;
+        }
+        if (o.total_amount.cents > cents_max) {
+            cents_max = o.total_amount.cents;
+        }
+    }
+    apr_pool_destroy(sub);
+    /* The whole ranges are used, not a corner of them. */
+    for (i = 1; i <= 5; i++) {
+        assert_true(seen_count[i] > 500);
+    }
+    assert_true(user_min <= 5);
+    assert_true(user_max >= 995);
+    assert_true(cents_min < 200);
+    assert_true(cents_max > 99800);
+}
+
+/* Seeds as a caller would use them: a time, a counter, small numbers. */
+static void test_random_fields_in_range_for_many_seeds(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    apr_pool_t *sub;
+    apr_uint64_t seed;
+
+    assert_int_equal(apr_pool_create(&sub, p), APR_SUCCESS);
+    for (seed = 1; seed <= 200; seed++) {
+        apr_uint64_t r = seed, t = seed * APR_UINT64_C(1795446017000000);
+        ord_order_t o;
+        long user;
+        ord_order_random(sub, &r, "s-1", &o);
+        check_random_order(&o, "s-1", &user);
+        ord_order_random(sub, &t, "s-2", &o);
+        check_random_order(&o, "s-2", &user);
+    }
+    apr_pool_destroy(sub);
+}
+
+static void test_random_different_seeds_differ(void **state)
+{
+    apr_pool_t *p = pool_of(state);
+    static const apr_uint64_t seeds[] = {
+        1, 2, 3, 12345, APR_UINT64_C(1795446017000000),
+        APR_UINT64_C(0xFFFFFFFFFFFFFFFF)
+    };
+    ord_order_t first[sizeof(seeds) / sizeof(seeds[0])];
+    size_t i, j;
+
+    for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        apr_uint64_t rng = seeds[i];
+        ord_order_random(p, &rng, "d-1", &first[i]);
+    }
+    for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+        for (j = i + 1; j < sizeof(seeds) / sizeof(seeds[0]); j++) {
+            if (same_random_content(&first[i], &first[j])) {
+                print_error("seeds %zu and %zu give the same first order: "
+                            "user %s items %s cents %" APR_INT64_T_FMT "\n",
+                            i, j, first[i].user_id.text,
+                            first[i].item_ids_json,
+                            first[i].total_amount.cents);
+                fail();
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* ord_order_same_content                                              */
 /* ------------------------------------------------------------------ */
 
@@ -776,6 +1004,13 @@ int main(void)
         cmocka_unit_test(test_new_id_is_36_char_uuid_v4),
         cmocka_unit_test(test_new_id_is_a_valid_order_id),
         cmocka_unit_test(test_new_id_differs_each_call),
+
+        cmocka_unit_test(test_random_is_deterministic_for_a_seed),
+        cmocka_unit_test(test_random_advances_the_generator),
+        cmocka_unit_test(test_random_keeps_order_id_and_clears_the_rest),
+        cmocka_unit_test(test_random_fields_in_range),
+        cmocka_unit_test(test_random_fields_in_range_for_many_seeds),
+        cmocka_unit_test(test_random_different_seeds_differ),
 
         cmocka_unit_test(test_same_content_equal_copies),
         cmocka_unit_test(test_same_content_ignores_status_and_times),
