@@ -1,0 +1,326 @@
+/*
+ * ord_writer: group commit on a real SQLite file.  Writes submitted from
+ * many threads all commit; a failing write fails (and rolls back) its whole
+ * batch; a writer without a connection fails writes cleanly; stop drains
+ * what was queued and refuses the rest.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "unit_support.h"
+
+#include <apr_dbd.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "ord_store.h"
+#include "ord_writer.h"
+
+typedef struct {
+    apr_pool_t *pool;
+    char dir[64];
+    ord_store_conn_t conn;
+    int refuse_open;            /* the open callback fails */
+    volatile apr_uint32_t batches;
+} fixture_t;
+
+static ord_store_conn_t *open_conn(void *ctx, apr_pool_t *p)
+{
+    fixture_t *fx = ctx;
+
+    apr_atomic_inc32(&fx->batches);
+    return fx->refuse_open ? NULL : &fx->conn;
+}
+
+static void close_conn(void *ctx, ord_store_conn_t *conn)
+{
+    (void)ctx;
+    (void)conn;
+}
+
+static int setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    char *path;
+
+    apr_pool_create(&fx->pool, NULL);
+    strcpy(fx->dir, "/tmp/ord_writer_XXXXXX");
+    if (!mkdtemp(fx->dir)) {
+        return -1;
+    }
+    path = apr_pstrcat(fx->pool, fx->dir, "/orders.db", NULL);
+    apr_dbd_init(fx->pool);
+    if (apr_dbd_get_driver(fx->pool, "sqlite3", &fx->conn.driver) != APR_SUCCESS
+        || apr_dbd_open(fx->conn.driver, fx->pool, path, &fx->conn.handle)
+           != APR_SUCCESS) {
+        return -1;
+    }
+    fx->conn.prepared = apr_hash_make(fx->pool);
+    fx->conn.pool = fx->pool;
+    if (ord_store_ensure_schema(&fx->conn, fx->pool) != APR_SUCCESS) {
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *fx = *state;
+    char cmd[128];
+
+    apr_dbd_close(fx->conn.driver, fx->conn.handle);
+    apr_pool_destroy(fx->pool);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
+    if (system(cmd) != 0) {
+        return -1;
+    }
+    free(fx);
+    return 0;
+}
+
+static int count_rows(fixture_t *fx)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int n = -1;
+
+    if (apr_dbd_select(fx->conn.driver, fx->pool, fx->conn.handle, &res,
+                       "SELECT COUNT(*) FROM orders", 0) == 0
+        && apr_dbd_get_row(fx->conn.driver, fx->pool, res, &row, -1) == 0) {
+        n = atoi(apr_dbd_get_entry(fx->conn.driver, row, 0));
+        while (apr_dbd_get_row(fx->conn.driver, fx->pool, res, &row, -1) == 0) {
+        }
+    }
+    return n;
+}
+
+typedef struct {
+    ord_order_t order;
+    int created;
+    int fail;                   /* this write fails on purpose */
+} insert_t;
+
+static apr_status_t write_insert(ord_store_conn_t *c, apr_pool_t *p,
+                                 void *arg)
+{
+    insert_t *w = arg;
+
+    if (w->fail) {
+        return APR_EGENERAL;
+    }
+    return ord_store_insert(c, p, &w->order, 1, &w->created);
+}
+
+static void make_order(apr_pool_t *p, insert_t *w, const char *id)
+{
+    memset(w, 0, sizeof(*w));
+    w->order.order_id.text = apr_pstrdup(p, id);
+    w->order.user_id.text = "u";
+    w->order.item_ids_json = "[1]";
+    w->order.total_amount.cents = 100;
+    w->order.created_at = w->order.updated_at = 1;
+}
+
+typedef struct {
+    ord_writer_t *writer;
+    apr_pool_t *pool;
+    int index;
+    apr_status_t rv;
+    int created;
+} submitter_t;
+
+static void *APR_THREAD_FUNC submit_one(apr_thread_t *t, void *data)
+{
+    submitter_t *s = data;
+    insert_t w;
+
+    make_order(s->pool, &w, apr_psprintf(s->pool, "thread-%d", s->index));
+    s->rv = ord_writer_submit(s->writer, write_insert, &w);
+    s->created = w.created;
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void test_writes_from_many_threads_all_commit_in_fewer_batches(void **state)
+{
+    fixture_t *fx = *state;
+    enum { N = 64 };
+    apr_thread_t *threads[N];
+    submitter_t subs[N];
+    ord_writer_t *writer;
+    apr_status_t rv;
+    int i;
+
+    assert_int_equal(ord_writer_create(&writer, fx->pool, 256, open_conn,
+                                       close_conn, fx), APR_SUCCESS);
+    for (i = 0; i < N; i++) {
+        subs[i].writer = writer;
+        subs[i].index = i;
+        subs[i].rv = APR_EGENERAL;
+        apr_pool_create(&subs[i].pool, fx->pool);
+        assert_int_equal(apr_thread_create(&threads[i], NULL, submit_one,
+                                           &subs[i], fx->pool), APR_SUCCESS);
+    }
+    for (i = 0; i < N; i++) {
+        apr_thread_join(&rv, threads[i]);
+        assert_int_equal(subs[i].rv, APR_SUCCESS);
+        assert_int_equal(subs[i].created, 1);
+    }
+    assert_int_equal(count_rows(fx), N);
+    /* Every write committed; some batches held more than one. */
+    assert_true(apr_atomic_read32(&fx->batches) >= 1);
+    assert_true(apr_atomic_read32(&fx->batches) <= N);
+    assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);
+}
+
+static void test_submit_returns_after_commit(void **state)
+{
+    fixture_t *fx = *state;
+    ord_writer_t *writer;
+    insert_t w;
+
+    assert_int_equal(ord_writer_create(&writer, fx->pool, 8, open_conn,
+                                       close_conn, fx), APR_SUCCESS);
+    make_order(fx->pool, &w, "durable-1");
+    assert_int_equal(ord_writer_submit(writer, write_insert, &w), APR_SUCCESS);
+    assert_int_equal(w.created, 1);
+    /* Seen at once on the same file: the transaction has ended. */
+    assert_int_equal(count_rows(fx), 1);
+    make_order(fx->pool, &w, "durable-1");
+    assert_int_equal(ord_writer_submit(writer, write_insert, &w), APR_SUCCESS);
+    assert_int_equal(w.created, 0);
+    assert_int_equal(count_rows(fx), 1);
+    ord_writer_stop(writer);
+}
+
+/* Holds the writer inside a batch until released, so that the next
+ * submissions gather into one batch. */
+static volatile apr_uint32_t gate_open;
+
+static apr_status_t write_gate(ord_store_conn_t *c, apr_pool_t *p, void *arg)
+{
+    while (!apr_atomic_read32(&gate_open)) {
+        apr_sleep(1000);
+    }
+    return APR_SUCCESS;
+}
+
+static void *APR_THREAD_FUNC submit_gate(apr_thread_t *t, void *data)
+{
+    ord_writer_submit(data, write_gate, NULL);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+typedef struct {
+    ord_writer_t *writer;
+    insert_t w;
+    apr_status_t rv;
+} pending_t;
+
+static void *APR_THREAD_FUNC submit_pending(apr_thread_t *t, void *data)
+{
+    pending_t *s = data;
+
+    s->rv = ord_writer_submit(s->writer, write_insert, &s->w);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void test_failed_write_fails_and_rolls_back_its_batch(void **state)
+{
+    fixture_t *fx = *state;
+    ord_writer_t *writer;
+    apr_thread_t *gate, *t1, *t2;
+    pending_t good, bad;
+    apr_status_t rv;
+
+    apr_atomic_set32(&gate_open, 0);
+    assert_int_equal(ord_writer_create(&writer, fx->pool, 256, open_conn,
+                                       close_conn, fx), APR_SUCCESS);
+    assert_int_equal(apr_thread_create(&gate, NULL, submit_gate, writer,
+                                       fx->pool), APR_SUCCESS);
+    assert_true(unit_wait_u32(&fx->batches, 1));    /* the gate's batch runs */
+    good.writer = bad.writer = writer;
+    make_order(fx->pool, &good.w, "good-1");
+    make_order(fx->pool, &bad.w, "bad-1");
+    bad.w.fail = 1;
+    assert_int_equal(apr_thread_create(&t1, NULL, submit_pending, &good,
+                                       fx->pool), APR_SUCCESS);
+    /* Let the good one queue first, then the bad one behind it. */
+    apr_sleep(apr_time_from_msec(50));
+    assert_int_equal(apr_thread_create(&t2, NULL, submit_pending, &bad,
+                                       fx->pool), APR_SUCCESS);
+    apr_sleep(apr_time_from_msec(50));
+    apr_atomic_set32(&gate_open, 1);
+    apr_thread_join(&rv, gate);
+    apr_thread_join(&rv, t1);
+    apr_thread_join(&rv, t2);
+
+    assert_int_equal(bad.rv, APR_EGENERAL);
+    assert_int_equal(good.rv, APR_EGENERAL);    /* same batch: rolled back */
+    assert_int_equal(count_rows(fx), 0);
+    ord_writer_stop(writer);
+}
+
+static void test_no_connection_fails_writes_cleanly(void **state)
+{
+    fixture_t *fx = *state;
+    ord_writer_t *writer;
+    insert_t w;
+
+    fx->refuse_open = 1;
+    assert_int_equal(ord_writer_create(&writer, fx->pool, 8, open_conn,
+                                       close_conn, fx), APR_SUCCESS);
+    make_order(fx->pool, &w, "nowhere");
+    assert_int_equal(ord_writer_submit(writer, write_insert, &w),
+                     APR_EGENERAL);
+    fx->refuse_open = 0;
+    assert_int_equal(ord_writer_submit(writer, write_insert, &w),
+                     APR_SUCCESS);
+    assert_int_equal(count_rows(fx), 1);
+    ord_writer_stop(writer);
+}
+
+static void test_stop_refuses_later_writes(void **state)
+{
+    fixture_t *fx = *state;
+    ord_writer_t *writer;
+    insert_t w;
+
+    assert_int_equal(ord_writer_create(&writer, fx->pool, 8, open_conn,
+                                       close_conn, fx), APR_SUCCESS);
+    assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);
+    make_order(fx->pool, &w, "too-late");
+    assert_int_equal(ord_writer_submit(writer, write_insert, &w), APR_EOF);
+    assert_int_equal(count_rows(fx), 0);
+    assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);   /* twice: fine */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_writes_from_many_threads_all_commit_in_fewer_batches, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_submit_returns_after_commit,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_failed_write_fails_and_rolls_back_its_batch, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(test_no_connection_fails_writes_cleanly,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_refuses_later_writes, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
+}
