@@ -86,7 +86,7 @@ build/test_%: tests/unit/test_%.c $(PURE_SRC) $(HEADERS) $(wildcard tests/unit/*
 unit: build/.deps $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-integration: $(MODULE)
+integration: $(MODULE) docs-deps
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: unit integration
@@ -96,12 +96,25 @@ DB ?= sqlite3
 bench: $(MODULE)
 	DB=$(DB) $(PYTHON) tests/bench/bench.py
 
+# npm packages of the API docs (swagger-ui-dist, served at /docs) and of
+# their tests (the OpenAPI validator, playwright-core), each exactly as its
+# package-lock.json says; reinstalled only when the lock file is newer.
+.PHONY: docs-deps
+docs-deps: build/.deps
+	@for d in conf/docs tests/browser; do \
+	  stamp=$$d/node_modules/.package-lock.json; \
+	  if [ ! -f $$stamp ] || [ $$d/package-lock.json -nt $$stamp ]; then \
+	    echo "npm ci --prefix $$d"; \
+	    SCARF_ANALYTICS=false npm ci --prefix $$d --ignore-scripts --no-audit \
+	      --no-fund --loglevel=error || exit 1; \
+	    touch $$stamp; fi; done
+
 # The server of `make run`: conf/orders-server.conf.in rendered into $(VAR).
-run: $(MODULE)
+run: $(MODULE) docs-deps
 	@sh conf/render.sh $(VAR) $(PORT) sqlite3
 	exec apache2 -f $(VAR)/httpd.conf -DFOREGROUND
 
-start: $(MODULE)
+start: $(MODULE) docs-deps
 	@sh conf/render.sh $(VAR) $(PORT) sqlite3
 	apache2 -f $(VAR)/httpd.conf -k start
 	@for i in $$(seq 100); do \

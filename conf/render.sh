@@ -31,6 +31,17 @@ Group www-data"
     fi
 fi
 
+# The API docs are served from a copy in VAR: the children (www-data) may
+# not be able to read the checkout itself (a clone under /root, say).
+mkdir -p "$var/docs/dist"
+cp "$here/openapi.yaml" "$here/docs/index.html" \
+   "$here/docs/swagger-initializer.js" "$var/docs/"
+ui="$here/docs/node_modules/swagger-ui-dist"
+if [ -d "$ui" ]; then
+    cp "$ui/swagger-ui.css" "$ui/swagger-ui-bundle.js" "$ui/swagger-ui.js" \
+       "$ui/favicon-16x16.png" "$ui/favicon-32x32.png" "$var/docs/dist/"
+fi
+
 initsql=""
 if [ "$driver" = sqlite3 ]; then
     params=${params:-$var/db/orders.db}
@@ -41,6 +52,7 @@ fi
 sed -e "s|@VAR@|$var|g" \
     -e "s|@PORT@|$port|g" \
     -e "s|@MODDIR@|/usr/lib/apache2/modules|g" \
+    -e "s|@DOCSDIR@|$var/docs|g" \
     -e "s|@MODULE@|$module|g" \
     -e "s|@LOGLEVEL@|${ORDERS_LOGLEVEL:-warn}|g" \
     -e "s|@DBDRIVER@|$driver|g" \
