@@ -377,21 +377,43 @@ static int handle_create(request_rec *r, const char *mount)
                                           order->order_id.text));
 }
 
-static int handle_get(request_rec *r, const char *order_id)
+/* The order the request names, if it may see it: APR_SUCCESS with *conn
+ * and *order set, or an answer already sent (404 or 503), whose handler
+ * return value is *answer. */
+static apr_status_t fetch_order(request_rec *r, const char *order_id,
+                                ord_store_conn_t **conn, ord_order_t **order,
+                                int *answer)
 {
-    ord_store_conn_t *conn = request_conn(r);
-    ord_order_t *order;
+    ord_store_conn_t *c = request_conn(r);
+    ord_order_t *o = NULL;
     apr_status_t rv;
 
-    if (!conn) {
-        return orders_send_unavailable(r);
+    if (!c) {
+        *answer = orders_send_unavailable(r);
+        return APR_EGENERAL;
     }
-    rv = ord_store_get(conn, r->pool, order_id, &order);
-    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && !visible(r, order))) {
-        return send_unknown_order(r);
+    rv = ord_store_get(c, r->pool, order_id, &o);
+    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && !visible(r, o))) {
+        *answer = send_unknown_order(r);
+        return APR_NOTFOUND;
     }
     if (rv != APR_SUCCESS) {
-        return orders_send_unavailable(r);
+        *answer = orders_send_unavailable(r);
+        return rv;
+    }
+    *conn = c;
+    *order = o;
+    return APR_SUCCESS;
+}
+
+static int handle_get(request_rec *r, const char *order_id)
+{
+    ord_store_conn_t *conn;
+    ord_order_t *order;
+    int answer = OK;
+
+    if (fetch_order(r, order_id, &conn, &order, &answer) != APR_SUCCESS) {
+        return answer;
     }
     return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, order));
 }
@@ -451,20 +473,14 @@ static apr_status_t write_cancel(ord_store_conn_t *c, apr_pool_t *p,
 
 static int handle_cancel(request_rec *r, const char *order_id)
 {
-    ord_store_conn_t *conn = request_conn(r);
     ord_metrics_slot_t *slot = orders_engine_slot();
+    ord_store_conn_t *conn;
     ord_order_t *order;
+    int answer = OK;
     apr_status_t rv;
 
-    if (!conn) {
-        return orders_send_unavailable(r);
-    }
-    rv = ord_store_get(conn, r->pool, order_id, &order);
-    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && !visible(r, order))) {
-        return send_unknown_order(r);
-    }
-    if (rv != APR_SUCCESS) {
-        return orders_send_unavailable(r);
+    if (fetch_order(r, order_id, &conn, &order, &answer) != APR_SUCCESS) {
+        return answer;
     }
     if (order->status == ORD_PENDING) {
         cancel_write_t cancel = { order_id, apr_time_now(), APR_EGENERAL };
