@@ -46,7 +46,7 @@ initsql=""
 if [ "$driver" = sqlite3 ]; then
     params=${params:-$var/db/orders.db}
     # One DBDInitSQL: mod_dbd stops at the first statement returning a row.
-    initsql='DBDInitSQL "PRAGMA busy_timeout=100; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL"'
+    initsql='DBDInitSQL "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL"'
 fi
 
 sed -e "s|@VAR@|$var|g" \

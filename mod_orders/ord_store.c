@@ -225,9 +225,35 @@ static int is_sqlite(ord_store_conn_t *c)
     return strcmp(apr_dbd_name(c->driver), "sqlite3") == 0;
 }
 
+/* SQLITE_BUSY and SQLITE_LOCKED, as apr_dbd's sqlite3 driver returns them. */
+#define SQLITE_BUSY_CODE   5
+#define SQLITE_LOCKED_CODE 6
+/* How long BEGIN IMMEDIATE waits for another child's writer. */
+#define BEGIN_TRIES        2
+#define BEGIN_RETRY_DELAY  apr_time_from_msec(10)
+
 apr_status_t ord_store_begin(ord_store_conn_t *c)
 {
-    return run(c, is_sqlite(c) ? "BEGIN IMMEDIATE" : "BEGIN");
+    apr_status_t rv;
+    int tries;
+
+    if (!is_sqlite(c)) {
+        return run(c, "BEGIN");
+    }
+    /* Another child's writer holds the lock for one batch at a time.  No
+     * busy_timeout: sqlite's busy handler would wait inside apr_dbd's
+     * process-wide mutex and stall every reader of this child; apr_dbd
+     * itself retries 16 times 100 ms with the mutex released, and one more
+     * round here makes about 3 s before the batch fails (503). */
+    for (tries = 0; tries < BEGIN_TRIES; tries++) {
+        rv = run(c, "BEGIN IMMEDIATE");
+        if (rv == APR_SUCCESS || (c->last_error != SQLITE_BUSY_CODE
+                                  && c->last_error != SQLITE_LOCKED_CODE)) {
+            return rv;
+        }
+        apr_sleep(BEGIN_RETRY_DELAY);
+    }
+    return rv;
 }
 
 apr_status_t ord_store_commit(ord_store_conn_t *c)

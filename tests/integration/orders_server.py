@@ -212,7 +212,7 @@ class Server:
     def sql(self, query):
         if self.driver == "pgsql":
             return self.pg.query(self.dbname, query)
-        cmd = ["sqlite3", "-json", self.db_path, query]
+        cmd = ["sqlite3", "-json", "-cmd", ".timeout 5000", self.db_path, query]
         if IS_ROOT:
             cmd = ["runuser", "-u", "www-data", "--"] + cmd
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
