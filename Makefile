@@ -18,7 +18,7 @@ DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
                 libaprutil1-dbd-pgsql libjson-c-dev libcmocka-dev sqlite3 \
                 python3 python3-pytest curl pkg-config gcc make procps \
                 postgresql-15 postgresql-client-15 apache2-utils \
-                prometheus chromium wrk
+                prometheus chromium wrk clang libclang-rt-14-dev
 
 PURE_SRC := $(addprefix mod_orders/,ord_order.c ord_json.c ord_route.c \
               ord_queue.c ord_metrics.c ord_store.c ord_query.c ord_writer.c \
@@ -38,7 +38,8 @@ APR_LIBS    = $(shell apu-1-config --link-ld) $(shell apr-1-config --link-ld)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,build/%,$(wildcard tests/unit/test_*.c))
 
-.PHONY: all deps run start stop test unit integration install clean bench
+.PHONY: all deps run start stop test unit integration install clean bench \
+        fuzz fuzz-smoke
 
 all: $(MODULE)
 
@@ -89,7 +90,31 @@ unit: build/.deps $(UNIT_TESTS)
 integration: $(MODULE) docs-deps
 	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
-test: unit integration
+test: unit fuzz-smoke integration
+
+# libFuzzer targets (tests/fuzz) with ASan and UBSan: `make fuzz` runs each
+# for FUZZ_SECONDS (60), `make test` for a few seconds.  New inputs go to
+# build/corpus/; the seeds in tests/fuzz/corpus/ are only read.
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+build/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_support.h $(PURE_SRC) $(HEADERS)
+	@mkdir -p build
+	clang -std=gnu99 -g -O1 -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=undefined $(WARN) $(APR_CFLAGS) $(JSON_CFLAGS) \
+	  -Imod_orders -Itests/fuzz -o $@ $< $(PURE_SRC) $(APR_LIBS) $(JSON_LIBS)
+
+fuzz: build/.deps $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do n=$${t#build/fuzz_}; \
+	  mkdir -p build/corpus/$$n; echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  if ! $$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	      -artifact_prefix=build/ build/corpus/$$n tests/fuzz/corpus/$$n \
+	      > build/fuzz_$$n.log 2>&1; then \
+	    tail -40 build/fuzz_$$n.log; echo "fuzz_$$n found a crash"; exit 1; \
+	  fi; grep -E '^(Done|stat::number_of_executed_units)' build/fuzz_$$n.log; \
+	  done
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5
 
 # Not part of `make test`: speed is measured here, never asserted in tests.
 DB ?= sqlite3
