@@ -635,14 +635,52 @@ static int handle_populate(request_rec *r)
 }
 
 /* Where the collection is mounted: the path of the <Location> whose
- * SetHandler chose this handler.  SetHandler is a core directive, so it is
- * core's section path that says it; ours exists only in sections that hold
- * one of our own directives. */
+ * SetHandler chose this handler.  SetHandler is core's directive, but core's
+ * merged section path (core->d) is that of the innermost section that
+ * matched, which is not the mount when a nested <Location> sits under it
+ * (one that only says `Require local` for /orders/populate, say): populate
+ * would then route as the collection itself.  So the mount is the longest
+ * plain <Location> of this server that prefixes the URI at a segment
+ * boundary and sets the handler "orders"; core->d when none does (a handler
+ * set in a <Directory> or a <LocationMatch>). */
+static int is_mount_of(request_rec *r, const core_dir_config *section)
+{
+    apr_size_t len = strlen(section->d);
+    const char *err = NULL, *handler;
+
+    if (strncmp(r->uri, section->d, len) != 0
+        || (r->uri[len] != '\0' && r->uri[len] != '/'
+            && section->d[len - 1] != '/')) {
+        return 0;
+    }
+    handler = ap_expr_str_exec(r, section->expr_handler, &err);
+    return !err && handler && strcmp(handler, "orders") == 0;
+}
+
 static const char *mount_of(request_rec *r)
 {
+    core_server_config *server_core =
+        ap_get_core_module_config(r->server->module_config);
     core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    ap_conf_vector_t **sections =
+        (ap_conf_vector_t **)server_core->sec_url->elts;
+    const char *mount = NULL;
+    apr_size_t longest = 0;
+    int i;
 
-    return core->d;
+    for (i = 0; i < server_core->sec_url->nelts; i++) {
+        core_dir_config *section = ap_get_core_module_config(sections[i]);
+
+        if (section->r || !section->d || !section->d[0]
+            || !section->expr_handler || strlen(section->d) <= longest) {
+            continue;
+        }
+        if (is_mount_of(r, section)) {
+            mount = section->d;
+            longest = strlen(section->d);
+        }
+    }
+    return mount ? mount : core->d;
 }
 
 int orders_handler(request_rec *r)
