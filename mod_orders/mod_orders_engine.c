@@ -48,8 +48,16 @@ APLOG_USE_MODULE(orders);
 typedef enum { STEP_CLAIM, STEP_COMPLETE } job_stage_e;
 
 typedef struct orders_engine_t orders_engine_t;
+typedef struct orders_job_t orders_job_t;
 
+/* The write of a job's current step, and what the store said. */
 typedef struct {
+    orders_job_t *job;
+    apr_time_t now, lease_until;
+    apr_status_t rv;
+} job_write_t;
+
+struct orders_job_t {
     orders_engine_t *engine;
     server_rec *s;
     const char *order_id;
@@ -59,8 +67,11 @@ typedef struct {
     const char *token;
     apr_time_t created_at;
     apr_time_t started_at;
+    apr_interval_time_t wait;   /* its processing time */
+    job_write_t write;
+    ord_job_t *handle;          /* for ord_queue_resume */
     apr_pool_t *pool;
-} orders_job_t;
+};
 
 /* This child's engine: set in child_init, read by request and pool
  * threads. */
@@ -242,12 +253,6 @@ static apr_interval_time_t job_failed(orders_job_t *job, apr_status_t rv)
     return ORD_JOB_DONE;
 }
 
-typedef struct {
-    orders_job_t *job;
-    apr_time_t now, lease_until;
-    apr_status_t rv;            /* the store's outcome */
-} job_write_t;
-
 static apr_status_t write_claim(ord_store_conn_t *c, apr_pool_t *p, void *arg)
 {
     job_write_t *w = arg;
@@ -268,47 +273,69 @@ static apr_status_t write_complete(ord_store_conn_t *c, apr_pool_t *p,
     return w->rv == APR_NOTFOUND ? APR_SUCCESS : w->rv;
 }
 
+/* On the writer's thread, once the step's write has committed or failed:
+ * counts the transition and sends the job on (the processing wait after a
+ * claim, a retry after a failure, the end otherwise). */
+static void job_written(apr_status_t rv, void *arg)
+{
+    job_write_t *w = arg;
+    orders_job_t *job = w->job;
+    apr_interval_time_t next = ORD_JOB_DONE;
+    int won = (rv == APR_SUCCESS && w->rv == APR_SUCCESS);
+
+    if (won && job->stage == STEP_CLAIM) {
+        ord_metrics_claimed(orders_metrics, job->from);
+    }
+    else if (won) {
+        ord_metrics_completed(orders_metrics, w->now - job->started_at,
+                              w->now - job->created_at);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, job->s,
+                     "ORD00012: order %s completed under claim %s",
+                     job->order_id, job->token);
+    }
+    ord_metrics_leave(job->engine->slot);
+    if (rv != APR_SUCCESS) {
+        next = job_failed(job, rv);
+    }
+    else if (won && job->stage == STEP_CLAIM) {
+        job->started_at = w->now;
+        job->stage = STEP_COMPLETE;
+        job->failures = 0;
+        next = job->wait;
+    }
+    ord_queue_resume(job->handle, next);
+}
+
+/* One step of an order's processing: its claim, or (after the processing
+ * time) its completion.  The write goes to the writer without waiting for
+ * it: no pool thread is held while a batch commits, and job_written sends
+ * the job on. */
 static apr_interval_time_t job_step(void *data)
 {
     orders_job_t *job = data;
     orders_engine_t *e = job->engine;
-    apr_interval_time_t next = ORD_JOB_DONE, wait = 0;
-    job_write_t w;
+    job_write_t *w = &job->write;
     apr_status_t rv;
 
-    w.job = job;
-    w.now = apr_time_now();
-    w.rv = APR_EGENERAL;
+    w->job = job;
+    w->now = apr_time_now();
+    w->rv = APR_EGENERAL;
     ord_metrics_enter(orders_metrics, e->slot, ord_metrics_pid_alive);
     if (job->stage == STEP_CLAIM) {
-        wait = processing_time(&e->conf);
-        w.lease_until = w.now + wait + e->conf.recovery;
-        rv = ord_writer_submit(e->writer, write_claim, &w);
-        if (rv == APR_SUCCESS && w.rv == APR_SUCCESS) {
-            ord_metrics_claimed(orders_metrics, job->from);
-        }
+        job->wait = processing_time(&e->conf);
+        w->lease_until = w->now + job->wait + e->conf.recovery;
+        rv = ord_writer_post(e->writer, job->pool, write_claim, w,
+                             job_written);
     }
     else {
-        rv = ord_writer_submit(e->writer, write_complete, &w);
-        if (rv == APR_SUCCESS && w.rv == APR_SUCCESS) {
-            ord_metrics_completed(orders_metrics, w.now - job->started_at,
-                                  w.now - job->created_at);
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, job->s,
-                         "ORD00012: order %s completed under claim %s",
-                         job->order_id, job->token);
-        }
+        rv = ord_writer_post(e->writer, job->pool, write_complete, w,
+                             job_written);
     }
-    ord_metrics_leave(e->slot);
     if (rv != APR_SUCCESS) {
+        ord_metrics_leave(e->slot);
         return job_failed(job, rv);
     }
-    if (job->stage == STEP_CLAIM && w.rv == APR_SUCCESS) {
-        job->started_at = w.now;
-        job->stage = STEP_COMPLETE;
-        job->failures = 0;
-        next = wait;
-    }
-    return next;
+    return ORD_JOB_PARKED;
 }
 
 static apr_status_t enqueue(orders_engine_t *e, const char *order_id,
@@ -331,7 +358,7 @@ static apr_status_t enqueue(orders_engine_t *e, const char *order_id,
     job->stage = STEP_CLAIM;
     job->token = apr_psprintf(pool, "%s-%u", e->token_prefix,
                               apr_atomic_inc32(&e->claims));
-    return ord_queue_push(e->queue, pool, job_step, job);
+    return ord_queue_push_job(e->queue, pool, job_step, job, &job->handle);
 }
 
 void orders_engine_enqueue(server_rec *s, const char *order_id)
@@ -525,9 +552,12 @@ static apr_status_t engine_stop(void *data)
     while (apr_atomic_read32(&engine_users) != 0 && apr_time_now() < until) {
         apr_sleep(apr_time_from_msec(1));
     }
-    /* Job threads may be waiting on the writer: it stops after them. */
-    ord_queue_destroy(e->queue);
+    /* The writer first: it runs what was handed to it, and its callbacks
+     * send jobs on through the queue, which must still be there.  Steps
+     * that run after it has stopped find it refusing, and leave their
+     * orders to the recovery pass (their leases run out). */
     ord_writer_stop(e->writer);
+    ord_queue_destroy(e->queue);
     ord_metrics_slot_release(e->slot);
     return APR_SUCCESS;
 }

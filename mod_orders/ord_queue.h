@@ -22,8 +22,14 @@
 #include <apr_time.h>
 
 #define ORD_JOB_DONE ((apr_interval_time_t)-1)
+/* A step returns this when it has handed the job to someone who continues
+ * it with ord_queue_resume (a database writer's callback, say): the job
+ * stays held and holds no thread meanwhile.  Once a step has handed the job
+ * on, it must not touch it again. */
+#define ORD_JOB_PARKED ((apr_interval_time_t)-2)
 
 typedef struct ord_queue_t ord_queue_t;
+typedef struct ord_job_t ord_job_t;
 
 /* Runs one step of `job`; returns the delay before the next step (0: as soon
  * as a thread is free) or ORD_JOB_DONE. */
@@ -47,6 +53,16 @@ apr_status_t ord_queue_job_pool(ord_queue_t *queue, apr_pool_t **job_pool);
  * from now on, whatever the outcome.  APR_EAGAIN when the queue is full. */
 apr_status_t ord_queue_push(ord_queue_t *queue, apr_pool_t *job_pool,
                             ord_job_step_fn *step, void *job);
+
+/* ord_queue_push, and sets *handle (before the first step can run) for
+ * ord_queue_resume. */
+apr_status_t ord_queue_push_job(ord_queue_t *queue, apr_pool_t *job_pool,
+                                ord_job_step_fn *step, void *job,
+                                ord_job_t **handle);
+
+/* Continues a parked job: its next step after `delay` (0: at once), or its
+ * end with ORD_JOB_DONE.  Not after ord_queue_destroy. */
+void ord_queue_resume(ord_job_t *handle, apr_interval_time_t delay);
 
 /* Stops the threads after the steps running now; jobs still waiting are
  * dropped with their pools.  The gauges read zero afterwards. */

@@ -25,7 +25,8 @@ struct ticket_t {
     void *arg;
     apr_status_t rv;
     int done;                   /* under waiter->lock */
-    waiter_t *waiter;
+    waiter_t *waiter;           /* of ord_writer_submit, or NULL */
+    ord_write_done_fn *done_fn; /* of ord_writer_post, or NULL */
     ticket_t *next;
 };
 
@@ -35,6 +36,7 @@ struct ord_writer_t {
     ticket_t *head, *tail;          /* waiting tickets, oldest first */
     waiter_t *free_waiters;         /* under lock */
     apr_pool_t *waiter_pool;        /* their memory; used under lock */
+    apr_pool_t *scratch;            /* the writer thread's, per batch */
     int stopping;
     int max_batch;
     ord_writer_open_fn *open;
@@ -86,9 +88,8 @@ leave:
 static void *APR_THREAD_FUNC writer_main(apr_thread_t *thread, void *data)
 {
     ord_writer_t *w = data;
-    apr_pool_t *scratch;
+    apr_pool_t *scratch = w->scratch;
 
-    apr_pool_create(&scratch, w->pool);
     apr_thread_mutex_lock(w->lock);
     for (;;) {
         ticket_t *batch, *last, *t, *next;
@@ -122,6 +123,10 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thread, void *data)
             /* Read before the wake: the ticket lives on the submitter's
              * stack, gone once it returns. */
             next = t->next;
+            if (t->done_fn) {
+                t->done_fn(t->rv, t->arg);
+                continue;
+            }
             apr_thread_mutex_lock(t->waiter->lock);
             t->done = 1;
             apr_thread_cond_signal(t->waiter->wake);
@@ -151,8 +156,13 @@ apr_status_t ord_writer_create(ord_writer_t **writer, apr_pool_t *p,
     if (rv == APR_SUCCESS) {
         rv = apr_thread_cond_create(&w->work, p);
     }
+    /* Both made here, not on the writer's thread: the caller goes on using
+     * `p`, and a pool is not safe to use from two threads at once. */
     if (rv == APR_SUCCESS) {
         rv = apr_pool_create(&w->waiter_pool, p);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_pool_create(&w->scratch, p);
     }
     if (rv == APR_SUCCESS) {
         rv = apr_thread_create(&w->thread, NULL, writer_main, w, p);
@@ -181,6 +191,40 @@ static waiter_t *take_waiter(ord_writer_t *w)
     return wt;
 }
 
+/* Appends `t` for the next batch and wakes the writer; called under
+ * w->lock. */
+static void append_ticket(ord_writer_t *w, ticket_t *t)
+{
+    if (w->tail) {
+        w->tail->next = t;
+    }
+    else {
+        w->head = t;
+    }
+    w->tail = t;
+    apr_thread_cond_signal(w->work);
+}
+
+apr_status_t ord_writer_post(ord_writer_t *w, apr_pool_t *ticket_pool,
+                             ord_write_fn *fn, void *arg,
+                             ord_write_done_fn *done)
+{
+    ticket_t *t = apr_pcalloc(ticket_pool, sizeof(*t));
+
+    t->fn = fn;
+    t->arg = arg;
+    t->rv = APR_EOF;
+    t->done_fn = done;
+    apr_thread_mutex_lock(w->lock);
+    if (w->stopping) {
+        apr_thread_mutex_unlock(w->lock);
+        return APR_EOF;
+    }
+    append_ticket(w, t);
+    apr_thread_mutex_unlock(w->lock);
+    return APR_SUCCESS;
+}
+
 apr_status_t ord_writer_submit(ord_writer_t *w, ord_write_fn *fn, void *arg)
 {
     ticket_t t;
@@ -189,6 +233,7 @@ apr_status_t ord_writer_submit(ord_writer_t *w, ord_write_fn *fn, void *arg)
     t.arg = arg;
     t.rv = APR_EOF;
     t.done = 0;
+    t.done_fn = NULL;
     t.next = NULL;
     apr_thread_mutex_lock(w->lock);
     if (w->stopping) {
@@ -200,14 +245,7 @@ apr_status_t ord_writer_submit(ord_writer_t *w, ord_write_fn *fn, void *arg)
         apr_thread_mutex_unlock(w->lock);
         return APR_ENOMEM;
     }
-    if (w->tail) {
-        w->tail->next = &t;
-    }
-    else {
-        w->head = &t;
-    }
-    w->tail = &t;
-    apr_thread_cond_signal(w->work);
+    append_ticket(w, &t);
     apr_thread_mutex_unlock(w->lock);
 
     apr_thread_mutex_lock(t.waiter->lock);

@@ -47,6 +47,19 @@ apr_status_t ord_writer_create(ord_writer_t **writer, apr_pool_t *p,
 apr_status_t ord_writer_submit(ord_writer_t *writer, ord_write_fn *fn,
                                void *arg);
 
+/* Called on the writer's thread once the batch of an ord_writer_post has
+ * committed or failed, with the outcome ord_writer_submit would have
+ * returned.  It holds up the next batch: keep it short. */
+typedef void ord_write_done_fn(apr_status_t rv, void *arg);
+
+/* Runs `fn(conn, p, arg)` in the next batch without waiting for it, and
+ * calls `done(rv, arg)` after the batch.  The ticket is allocated in
+ * `ticket_pool`, which must outlive that call.  APR_EOF (and no call of
+ * `done`) when the writer is stopping. */
+apr_status_t ord_writer_post(ord_writer_t *writer, apr_pool_t *ticket_pool,
+                             ord_write_fn *fn, void *arg,
+                             ord_write_done_fn *done);
+
 /* Runs every write submitted so far, refuses new ones with APR_EOF, and
  * joins the thread. */
 apr_status_t ord_writer_stop(ord_writer_t *writer);

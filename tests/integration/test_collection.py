@@ -27,7 +27,8 @@ def test_list_pages_through_every_order_oldest_first(server):
     seen, path = [], "/orders?user_id=lister&limit=10"
     while path:
         r = server.get(path)
-        assert r.status == 200 and r.header("Content-Type") == "application/json"
+        assert r.status == 200 and r.header("Content-Type") == "application/json", \
+            (r, server.read_log()[-3000:])
         page = r.json()
         assert len(page["orders"]) <= 10
         seen += [o["order_id"] for o in page["orders"]]
@@ -93,7 +94,9 @@ def test_next_link_is_relative_to_the_mount(fresh):
     s = fresh(extra_conf="<Location /api/v1/orders>\n SetHandler orders\n</Location>\n").start()
     for i in range(3):
         place(s, f"mnt-{i}", path="/api/v1/orders")
-    page = s.get("/api/v1/orders?limit=2").json()
+    r = s.get("/api/v1/orders?limit=2")
+    assert r.status == 200, (r, s.read_log()[-3000:])
+    page = r.json()
     assert page["next"].startswith("/api/v1/orders?")
     assert [o["order_id"] for o in s.get(page["next"]).json()["orders"]] == ["mnt-2"]
 

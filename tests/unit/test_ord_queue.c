@@ -47,6 +47,7 @@ typedef struct {
     fixture_t *fx;
     int id;
     apr_interval_time_t delay;  /* two_steps: wait between the steps */
+    ord_job_t *handle;          /* parking_step: for ord_queue_resume */
 } job_t;
 
 /* ------------------------------------------------------------------ */
@@ -75,6 +76,22 @@ static apr_interval_time_t two_steps(void *data)
     apr_atomic_inc32(&job->fx->runs[job->id]);
     if (n == 0) {
         return job->delay;
+    }
+    apr_atomic_inc32(&job->fx->finished);
+    return ORD_JOB_DONE;
+}
+
+/* Parks on its first run (someone else resumes it), done on its second. */
+static volatile job_t *parked_job;
+
+static apr_interval_time_t parking_step(void *data)
+{
+    job_t *job = data;
+    apr_uint32_t n = apr_atomic_inc32(&job->fx->runs[job->id]);
+
+    if (n == 0) {
+        parked_job = job;       /* handed on: not touched again here */
+        return ORD_JOB_PARKED;
     }
     apr_atomic_inc32(&job->fx->finished);
     return ORD_JOB_DONE;
@@ -166,6 +183,20 @@ static apr_status_t push_on(fixture_t *fx, ord_queue_t *queue, int id,
     return ord_queue_push(queue, jp, step, job);
 }
 
+static apr_status_t push_parking(fixture_t *fx, int id)
+{
+    apr_pool_t *jp = NULL;
+    job_t *job;
+
+    assert_int_equal(ord_queue_job_pool(fx->queue, &jp), APR_SUCCESS);
+    job = apr_pcalloc(jp, sizeof(*job));
+    job->fx = fx;
+    job->id = id;
+    apr_pool_cleanup_register(jp, fx, count_pool_destroyed,
+                              apr_pool_cleanup_null);
+    return ord_queue_push_job(fx->queue, jp, parking_step, job, &job->handle);
+}
+
 static apr_status_t push(fixture_t *fx, int id, ord_job_step_fn *step,
                          apr_interval_time_t delay)
 {
@@ -209,6 +240,33 @@ static void test_multi_step_job_runs_second_step_after_its_delay(
     if (waited < 20000) {
         fail_msg("second step ran %" APR_TIME_T_FMT " us after the first, "
                  "asked for 20000", waited);
+    }
+}
+
+/* Many waits at once share time slots: every job still gets its second
+ * step, none before its delay. */
+static void test_many_waiting_jobs_each_run_after_their_delay(void **state)
+{
+    fixture_t *fx = *state;
+    enum { N = MAX_JOBS };
+    int i;
+
+    make_queue(fx, 4, N);
+    for (i = 0; i < N; i++) {
+        /* 30-61 ms: several jobs per 10 ms slot, several slots. */
+        assert_int_equal(push(fx, i, two_steps, 30000 + (i % 32) * 1000),
+                         APR_SUCCESS);
+    }
+    assert_eventually_u32(&fx->finished, N);
+    assert_eventually_u32(&fx->gauges.held, 0);
+    for (i = 0; i < N; i++) {
+        apr_interval_time_t waited = fx->step_at[i][1] - fx->step_at[i][0];
+
+        assert_int_equal(fx->runs[i], 2);
+        if (waited < 30000 + (i % 32) * 1000) {
+            fail_msg("job %d: second step %" APR_TIME_T_FMT " us after the "
+                     "first, asked for %d", i, waited, 30000 + (i % 32) * 1000);
+        }
     }
 }
 
@@ -456,6 +514,66 @@ static void test_job_pool_lives_between_steps(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Parked jobs                                                         */
+/* ------------------------------------------------------------------ */
+
+static job_t *wait_parked(void)
+{
+    apr_time_t give_up = apr_time_now() + GATE_GIVE_UP_US;
+
+    while (!parked_job && apr_time_now() < give_up) {
+        apr_sleep(200);
+    }
+    return (job_t *)parked_job;
+}
+
+static void test_parked_job_holds_no_thread_and_resumes_after_its_delay(
+    void **state)
+{
+    fixture_t *fx = *state;
+    job_t *job;
+    apr_time_t resumed_at;
+
+    parked_job = NULL;
+    make_queue(fx, 1, 4);
+    assert_int_equal(push_parking(fx, 0), APR_SUCCESS);
+    job = wait_parked();
+    assert_non_null(job);
+    assert_eventually_u32(&fx->gauges.running, 0);
+    /* Parked: still held, no thread taken (another job runs meanwhile on
+     * the only thread), its pool alive. */
+    assert_int_equal(apr_atomic_read32(&fx->gauges.held), 1);
+    assert_int_equal(push(fx, 1, one_step, 0), APR_SUCCESS);
+    assert_eventually_u32(&fx->runs[1], 1);
+    assert_int_equal(apr_atomic_read32(&fx->runs[0]), 1);
+    assert_int_equal(apr_atomic_read32(&fx->pools_destroyed), 1);   /* job 1's */
+
+    resumed_at = apr_time_now();
+    ord_queue_resume(job->handle, apr_time_from_msec(200));
+    assert_eventually_u32(&fx->runs[0], 2);
+    assert_true(apr_time_now() - resumed_at >= apr_time_from_msec(200));
+    assert_eventually_u32(&fx->pools_destroyed, 2);
+    assert_eventually_u32(&fx->gauges.held, 0);
+}
+
+static void test_resume_with_done_ends_a_parked_job(void **state)
+{
+    fixture_t *fx = *state;
+    job_t *job;
+
+    parked_job = NULL;
+    make_queue(fx, 2, 4);
+    assert_int_equal(push_parking(fx, 0), APR_SUCCESS);
+    job = wait_parked();
+    assert_non_null(job);
+    assert_eventually_u32(&fx->gauges.running, 0);
+    ord_queue_resume(job->handle, ORD_JOB_DONE);
+    assert_int_equal(apr_atomic_read32(&fx->pools_destroyed), 1);
+    assert_int_equal(apr_atomic_read32(&fx->gauges.held), 0);
+    assert_int_equal(apr_atomic_read32(&fx->runs[0]), 1);   /* not run again */
+}
+
+/* ------------------------------------------------------------------ */
 /* Destroy                                                             */
 /* ------------------------------------------------------------------ */
 
@@ -573,6 +691,7 @@ int main(void)
         QTEST(test_pushed_jobs_each_run_exactly_once),
         QTEST(test_multi_step_job_runs_second_step_after_its_delay),
         QTEST(test_zero_delay_step_runs_again),
+        QTEST(test_many_waiting_jobs_each_run_after_their_delay),
         QTEST(test_waiting_between_steps_holds_no_thread_but_counts_held),
         QTEST(test_push_past_the_bound_is_eagain),
         QTEST(test_held_returns_to_zero_after_blocked_jobs_finish),
@@ -581,6 +700,8 @@ int main(void)
         QTEST(test_jobs_pushed_from_many_threads_all_run),
         QTEST(test_job_pool_is_destroyed_when_the_job_ends),
         QTEST(test_job_pool_lives_between_steps),
+        QTEST(test_parked_job_holds_no_thread_and_resumes_after_its_delay),
+        QTEST(test_resume_with_done_ends_a_parked_job),
         QTEST(test_destroy_leaves_gauges_at_zero),
         QTEST(test_destroy_waits_for_the_running_step),
         QTEST(test_destroy_drops_waiting_jobs_with_their_pools),

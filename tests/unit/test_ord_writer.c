@@ -1,7 +1,7 @@
 /*
  * ord_writer: group commit on a real SQLite file.  Writes submitted from
- * many threads all commit; a failing write fails (and rolls back) its whole
- * batch; a writer without a connection fails writes cleanly; stop drains
+ * many threads all commit; posted writes are answered through their callback
+ * after the commit; a failing write fails (and rolls back) its whole batch; a writer without a connection fails writes cleanly; stop drains
  * what was queued and refuses the rest.
  */
 #include <stdarg.h>
@@ -87,20 +87,25 @@ static int teardown(void **state)
     return 0;
 }
 
-static int count_rows(fixture_t *fx)
+static int count_rows_in(fixture_t *fx, apr_pool_t *p)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     int n = -1;
 
-    if (apr_dbd_select(fx->conn.driver, fx->pool, fx->conn.handle, &res,
+    if (apr_dbd_select(fx->conn.driver, p, fx->conn.handle, &res,
                        "SELECT COUNT(*) FROM orders", 0) == 0
-        && apr_dbd_get_row(fx->conn.driver, fx->pool, res, &row, -1) == 0) {
+        && apr_dbd_get_row(fx->conn.driver, p, res, &row, -1) == 0) {
         n = atoi(apr_dbd_get_entry(fx->conn.driver, row, 0));
-        while (apr_dbd_get_row(fx->conn.driver, fx->pool, res, &row, -1) == 0) {
+        while (apr_dbd_get_row(fx->conn.driver, p, res, &row, -1) == 0) {
         }
     }
     return n;
+}
+
+static int count_rows(fixture_t *fx)
+{
+    return count_rows_in(fx, fx->pool);
 }
 
 typedef struct {
@@ -221,57 +226,6 @@ static void *APR_THREAD_FUNC submit_gate(apr_thread_t *t, void *data)
     return NULL;
 }
 
-typedef struct {
-    ord_writer_t *writer;
-    insert_t w;
-    apr_status_t rv;
-} pending_t;
-
-static void *APR_THREAD_FUNC submit_pending(apr_thread_t *t, void *data)
-{
-    pending_t *s = data;
-
-    s->rv = ord_writer_submit(s->writer, write_insert, &s->w);
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
-}
-
-static void test_failed_write_fails_and_rolls_back_its_batch(void **state)
-{
-    fixture_t *fx = *state;
-    ord_writer_t *writer;
-    apr_thread_t *gate, *t1, *t2;
-    pending_t good, bad;
-    apr_status_t rv;
-
-    apr_atomic_set32(&gate_open, 0);
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 256, open_conn,
-                                       close_conn, fx), APR_SUCCESS);
-    assert_int_equal(apr_thread_create(&gate, NULL, submit_gate, writer,
-                                       fx->pool), APR_SUCCESS);
-    assert_true(unit_wait_u32(&fx->batches, 1));    /* the gate's batch runs */
-    good.writer = bad.writer = writer;
-    make_order(fx->pool, &good.w, "good-1");
-    make_order(fx->pool, &bad.w, "bad-1");
-    bad.w.fail = 1;
-    assert_int_equal(apr_thread_create(&t1, NULL, submit_pending, &good,
-                                       fx->pool), APR_SUCCESS);
-    /* Let the good one queue first, then the bad one behind it. */
-    apr_sleep(apr_time_from_msec(50));
-    assert_int_equal(apr_thread_create(&t2, NULL, submit_pending, &bad,
-                                       fx->pool), APR_SUCCESS);
-    apr_sleep(apr_time_from_msec(50));
-    apr_atomic_set32(&gate_open, 1);
-    apr_thread_join(&rv, gate);
-    apr_thread_join(&rv, t1);
-    apr_thread_join(&rv, t2);
-
-    assert_int_equal(bad.rv, APR_EGENERAL);
-    assert_int_equal(good.rv, APR_EGENERAL);    /* same batch: rolled back */
-    assert_int_equal(count_rows(fx), 0);
-    ord_writer_stop(writer);
-}
-
 static void test_no_connection_fails_writes_cleanly(void **state)
 {
     fixture_t *fx = *state;
@@ -306,6 +260,133 @@ static void test_stop_refuses_later_writes(void **state)
     assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);   /* twice: fine */
 }
 
+/* ord_writer_post: the outcome arrives through the callback, on the writer's
+ * thread, after the batch. */
+typedef struct {
+    fixture_t *fx;
+    insert_t w;
+    apr_status_t rv;
+    int rows_at_done;           /* rows in the table when done ran */
+    volatile apr_uint32_t *calls;
+} posted_t;
+
+static apr_status_t write_posted(ord_store_conn_t *c, apr_pool_t *p,
+                                 void *arg)
+{
+    posted_t *pw = arg;
+
+    return write_insert(c, p, &pw->w);
+}
+
+/* On the writer's thread: a pool of its own, since the test's thread goes
+ * on using fx->pool. */
+static void posted_done(apr_status_t rv, void *arg)
+{
+    posted_t *pw = arg;
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    pw->rv = rv;
+    pw->rows_at_done = count_rows_in(pw->fx, p);
+    apr_pool_destroy(p);
+    apr_atomic_inc32(pw->calls);
+}
+
+static void post_insert(ord_writer_t *writer, fixture_t *fx, posted_t *pw,
+                        const char *id, volatile apr_uint32_t *calls)
+{
+    make_order(fx->pool, &pw->w, id);
+    pw->fx = fx;
+    pw->rv = APR_EINIT;
+    pw->rows_at_done = -1;
+    pw->calls = calls;
+    assert_int_equal(ord_writer_post(writer, fx->pool, write_posted, pw,
+                                     posted_done), APR_SUCCESS);
+}
+
+static void test_post_returns_at_once_and_calls_done_after_commit(void **state)
+{
+    fixture_t *fx = *state;
+    enum { N = 20 };
+    static volatile apr_uint32_t calls;
+    posted_t posted[N];
+    ord_writer_t *writer;
+    int i;
+
+    apr_atomic_set32(&calls, 0);
+    assert_int_equal(ord_writer_create(&writer, fx->pool, 256, open_conn,
+                                       close_conn, fx), APR_SUCCESS);
+    for (i = 0; i < N; i++) {
+        post_insert(writer, fx, &posted[i], apr_psprintf(fx->pool, "post-%d", i),
+                    &calls);
+    }
+    assert_true(unit_wait_u32(&calls, N));
+    for (i = 0; i < N; i++) {
+        assert_int_equal(posted[i].rv, APR_SUCCESS);
+        assert_int_equal(posted[i].w.created, 1);
+        /* Committed before its callback: its own row, at least, is there. */
+        assert_true(posted[i].rows_at_done >= i + 1);
+    }
+    assert_int_equal(count_rows(fx), N);
+    ord_writer_stop(writer);
+}
+
+static void test_posted_failure_reaches_every_done_of_the_batch(void **state)
+{
+    fixture_t *fx = *state;
+    static volatile apr_uint32_t calls;
+    ord_writer_t *writer;
+    apr_thread_t *gate;
+    posted_t good, bad;
+    apr_status_t rv;
+
+    apr_atomic_set32(&calls, 0);
+    apr_atomic_set32(&gate_open, 0);
+    assert_int_equal(ord_writer_create(&writer, fx->pool, 256, open_conn,
+                                       close_conn, fx), APR_SUCCESS);
+    assert_int_equal(apr_thread_create(&gate, NULL, submit_gate, writer,
+                                       fx->pool), APR_SUCCESS);
+    assert_true(unit_wait_u32(&fx->batches, 1));    /* the gate's batch runs */
+    /* Both queue behind the gate, in this order, into the next batch. */
+    post_insert(writer, fx, &good, "good-2", &calls);
+    post_insert(writer, fx, &bad, "bad-2", &calls);
+    bad.w.fail = 1;
+    apr_atomic_set32(&gate_open, 1);
+    apr_thread_join(&rv, gate);
+    assert_true(unit_wait_u32(&calls, 2));
+    assert_int_equal(bad.rv, APR_EGENERAL);
+    assert_int_equal(good.rv, APR_EGENERAL);
+    assert_int_equal(count_rows(fx), 0);
+    ord_writer_stop(writer);
+}
+
+static void test_stop_runs_posted_writes_and_then_refuses_posts(void **state)
+{
+    fixture_t *fx = *state;
+    enum { N = 10 };
+    static volatile apr_uint32_t calls;
+    posted_t posted[N], late;
+    ord_writer_t *writer;
+    int i;
+
+    apr_atomic_set32(&calls, 0);
+    assert_int_equal(ord_writer_create(&writer, fx->pool, 4, open_conn,
+                                       close_conn, fx), APR_SUCCESS);
+    for (i = 0; i < N; i++) {
+        post_insert(writer, fx, &posted[i], apr_psprintf(fx->pool, "drain-%d", i),
+                    &calls);
+    }
+    assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);
+    /* Every posted write ran and was answered before stop returned. */
+    assert_int_equal(apr_atomic_read32(&calls), N);
+    assert_int_equal(count_rows(fx), N);
+    make_order(fx->pool, &late.w, "too-late-2");
+    assert_int_equal(ord_writer_post(writer, fx->pool, write_posted, &late,
+                                     posted_done), APR_EOF);
+    assert_int_equal(apr_atomic_read32(&calls), N);
+    assert_int_equal(count_rows(fx), N);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,13 +395,19 @@ int main(void)
             teardown),
         cmocka_unit_test_setup_teardown(test_submit_returns_after_commit,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_failed_write_fails_and_rolls_back_its_batch, setup,
-            teardown),
         cmocka_unit_test_setup_teardown(test_no_connection_fails_writes_cleanly,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_refuses_later_writes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_post_returns_at_once_and_calls_done_after_commit, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_posted_failure_reaches_every_done_of_the_batch, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_stop_runs_posted_writes_and_then_refuses_posts, setup,
+            teardown),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }
