@@ -517,13 +517,19 @@ static void test_job_pool_lives_between_steps(void **state)
 /* Parked jobs                                                         */
 /* ------------------------------------------------------------------ */
 
-static job_t *wait_parked(void)
+/* A queue of `threads` with job 0 parked on it, its step returned. */
+static job_t *park_one(fixture_t *fx, apr_size_t threads)
 {
     apr_time_t give_up = apr_time_now() + GATE_GIVE_UP_US;
 
+    parked_job = NULL;
+    make_queue(fx, threads, 4);
+    assert_int_equal(push_parking(fx, 0), APR_SUCCESS);
     while (!parked_job && apr_time_now() < give_up) {
         apr_sleep(200);
     }
+    assert_non_null(parked_job);
+    assert_eventually_u32(&fx->gauges.running, 0);
     return (job_t *)parked_job;
 }
 
@@ -531,22 +537,16 @@ static void test_parked_job_holds_no_thread_and_resumes_after_its_delay(
     void **state)
 {
     fixture_t *fx = *state;
-    job_t *job;
+    job_t *job = park_one(fx, 1);
     apr_time_t resumed_at;
 
-    parked_job = NULL;
-    make_queue(fx, 1, 4);
-    assert_int_equal(push_parking(fx, 0), APR_SUCCESS);
-    job = wait_parked();
-    assert_non_null(job);
-    assert_eventually_u32(&fx->gauges.running, 0);
     /* Parked: still held, no thread taken (another job runs meanwhile on
      * the only thread), its pool alive. */
     assert_int_equal(apr_atomic_read32(&fx->gauges.held), 1);
     assert_int_equal(push(fx, 1, one_step, 0), APR_SUCCESS);
     assert_eventually_u32(&fx->runs[1], 1);
+    assert_eventually_u32(&fx->pools_destroyed, 1);     /* job 1's */
     assert_int_equal(apr_atomic_read32(&fx->runs[0]), 1);
-    assert_int_equal(apr_atomic_read32(&fx->pools_destroyed), 1);   /* job 1's */
 
     resumed_at = apr_time_now();
     ord_queue_resume(job->handle, apr_time_from_msec(200));
@@ -559,14 +559,8 @@ static void test_parked_job_holds_no_thread_and_resumes_after_its_delay(
 static void test_resume_with_done_ends_a_parked_job(void **state)
 {
     fixture_t *fx = *state;
-    job_t *job;
+    job_t *job = park_one(fx, 2);
 
-    parked_job = NULL;
-    make_queue(fx, 2, 4);
-    assert_int_equal(push_parking(fx, 0), APR_SUCCESS);
-    job = wait_parked();
-    assert_non_null(job);
-    assert_eventually_u32(&fx->gauges.running, 0);
     ord_queue_resume(job->handle, ORD_JOB_DONE);
     assert_int_equal(apr_atomic_read32(&fx->pools_destroyed), 1);
     assert_int_equal(apr_atomic_read32(&fx->gauges.held), 0);
