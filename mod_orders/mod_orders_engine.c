@@ -358,7 +358,8 @@ static apr_status_t enqueue(orders_engine_t *e, const char *order_id,
     job->stage = STEP_CLAIM;
     job->token = apr_psprintf(pool, "%s-%u", e->token_prefix,
                               apr_atomic_inc32(&e->claims));
-    return ord_queue_push_job(e->queue, pool, job_step, job, &job->handle);
+    /* The claim step only hands the claim to the writer: run it here. */
+    return ord_queue_start(e->queue, pool, job_step, job, &job->handle);
 }
 
 void orders_engine_enqueue(server_rec *s, const char *order_id)

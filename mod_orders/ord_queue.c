@@ -64,16 +64,17 @@ static void *APR_THREAD_FUNC fire_slot(apr_thread_t *thread, void *data)
     ord_queue_t *queue = slot->queue;
     ord_job_t *qj, *next;
 
-    (void)thread;
     apr_thread_mutex_lock(queue->slots_lock);
     apr_hash_set(queue->slots, &slot->index, sizeof(slot->index), NULL);
     qj = slot->first;
     slot->next_free = queue->free_slots;
     queue->free_slots = slot;
     apr_thread_mutex_unlock(queue->slots_lock);
+    /* The steps run here, one after the other: pushing each to the pool
+     * cost a round of its lock and a wake-up per job. */
     for (; qj; qj = next) {
         next = qj->next_in_slot;
-        dispatch(qj, 0);
+        run_step(thread, qj);
     }
     return NULL;
 }
@@ -229,16 +230,18 @@ apr_status_t ord_queue_push(ord_queue_t *queue, apr_pool_t *job_pool,
     return ord_queue_push_job(queue, job_pool, step, job, NULL);
 }
 
-apr_status_t ord_queue_push_job(ord_queue_t *queue, apr_pool_t *job_pool,
-                                ord_job_step_fn *step, void *job,
-                                ord_job_t **handle)
+/* Counts the job in and wraps it; NULL (its pool destroyed) when the queue
+ * is full. */
+static queued_job_t *take_in(ord_queue_t *queue, apr_pool_t *job_pool,
+                             ord_job_step_fn *step, void *job,
+                             ord_job_t **handle)
 {
     queued_job_t *qj;
 
     if (apr_atomic_inc32(&queue->gauges->held) >= queue->bound) {
         apr_atomic_dec32(&queue->gauges->held);
         apr_pool_destroy(job_pool);
-        return APR_EAGAIN;
+        return NULL;
     }
     qj = apr_palloc(job_pool, sizeof(*qj));
     qj->queue = queue;
@@ -248,7 +251,32 @@ apr_status_t ord_queue_push_job(ord_queue_t *queue, apr_pool_t *job_pool,
     if (handle) {
         *handle = qj;
     }
+    return qj;
+}
+
+apr_status_t ord_queue_push_job(ord_queue_t *queue, apr_pool_t *job_pool,
+                                ord_job_step_fn *step, void *job,
+                                ord_job_t **handle)
+{
+    queued_job_t *qj = take_in(queue, job_pool, step, job, handle);
+
+    if (!qj) {
+        return APR_EAGAIN;
+    }
     dispatch(qj, 0);
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_queue_start(ord_queue_t *queue, apr_pool_t *job_pool,
+                             ord_job_step_fn *step, void *job,
+                             ord_job_t **handle)
+{
+    queued_job_t *qj = take_in(queue, job_pool, step, job, handle);
+
+    if (!qj) {
+        return APR_EAGAIN;
+    }
+    run_step(NULL, qj);
     return APR_SUCCESS;
 }
 

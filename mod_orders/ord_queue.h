@@ -3,7 +3,9 @@
  *
  * A job is a small state machine: its step function runs on a pool thread
  * and returns how long to wait before its next step (the wait holds no
- * thread: apr_thread_pool_schedule keeps it) or ORD_JOB_DONE.  The bound
+ * thread: apr_thread_pool_schedule keeps it) or ORD_JOB_DONE.  The steps
+ * that follow a wait run on the thread that wakes for their time slot, one
+ * after the other: a step should not block.  The bound
  * counts every job the queue holds, waiting or between steps, so a child's
  * memory for orders in flight never exceeds it; a push past it is refused
  * and the caller leaves the work to whoever else can do it (for orders: the
@@ -59,6 +61,13 @@ apr_status_t ord_queue_push(ord_queue_t *queue, apr_pool_t *job_pool,
 apr_status_t ord_queue_push_job(ord_queue_t *queue, apr_pool_t *job_pool,
                                 ord_job_step_fn *step, void *job,
                                 ord_job_t **handle);
+
+/* Like ord_queue_push_job, but runs the first step at once, on the calling
+ * thread; it must not block.  For a first step that only hands the job on
+ * (and parks it), this saves a trip through the pool's threads. */
+apr_status_t ord_queue_start(ord_queue_t *queue, apr_pool_t *job_pool,
+                             ord_job_step_fn *step, void *job,
+                             ord_job_t **handle);
 
 /* Continues a parked job: its next step after `delay` (0: at once), or its
  * end with ORD_JOB_DONE.  Not after ord_queue_destroy. */

@@ -164,37 +164,49 @@ static void destroy_queue(fixture_t *fx)
     fx->queue_destroyed = 1;
 }
 
-/* Makes a job in its own pool (whose destruction is counted) and pushes
- * it; returns what the push said. */
-static apr_status_t push_on(fixture_t *fx, ord_queue_t *queue, int id,
-                            ord_job_step_fn *step, apr_interval_time_t delay)
+/* A job in its own pool, whose destruction is counted. */
+static job_t *make_job(fixture_t *fx, ord_queue_t *queue, int id,
+                       apr_interval_time_t delay, apr_pool_t **jp)
 {
-    apr_pool_t *jp = NULL;
     job_t *job;
 
-    assert_int_equal(ord_queue_job_pool(queue, &jp), APR_SUCCESS);
-    assert_non_null(jp);
-    job = apr_pcalloc(jp, sizeof(*job));
+    *jp = NULL;
+    assert_int_equal(ord_queue_job_pool(queue, jp), APR_SUCCESS);
+    assert_non_null(*jp);
+    job = apr_pcalloc(*jp, sizeof(*job));
     job->fx = fx;
     job->id = id;
     job->delay = delay;
-    apr_pool_cleanup_register(jp, fx, count_pool_destroyed,
+    apr_pool_cleanup_register(*jp, fx, count_pool_destroyed,
                               apr_pool_cleanup_null);
+    return job;
+}
+
+/* Makes a job and pushes it; returns what the push said. */
+static apr_status_t push_on(fixture_t *fx, ord_queue_t *queue, int id,
+                            ord_job_step_fn *step, apr_interval_time_t delay)
+{
+    apr_pool_t *jp;
+    job_t *job = make_job(fx, queue, id, delay, &jp);
+
     return ord_queue_push(queue, jp, step, job);
 }
 
 static apr_status_t push_parking(fixture_t *fx, int id)
 {
-    apr_pool_t *jp = NULL;
-    job_t *job;
+    apr_pool_t *jp;
+    job_t *job = make_job(fx, fx->queue, id, 0, &jp);
 
-    assert_int_equal(ord_queue_job_pool(fx->queue, &jp), APR_SUCCESS);
-    job = apr_pcalloc(jp, sizeof(*job));
-    job->fx = fx;
-    job->id = id;
-    apr_pool_cleanup_register(jp, fx, count_pool_destroyed,
-                              apr_pool_cleanup_null);
     return ord_queue_push_job(fx->queue, jp, parking_step, job, &job->handle);
+}
+
+static apr_status_t start(fixture_t *fx, int id, ord_job_step_fn *step,
+                          apr_interval_time_t delay)
+{
+    apr_pool_t *jp;
+    job_t *job = make_job(fx, fx->queue, id, delay, &jp);
+
+    return ord_queue_start(fx->queue, jp, step, job, &job->handle);
 }
 
 static apr_status_t push(fixture_t *fx, int id, ord_job_step_fn *step,
@@ -513,6 +525,34 @@ static void test_job_pool_lives_between_steps(void **state)
     assert_int_equal(fx->runs[0], 2);
 }
 
+static void test_start_runs_the_first_step_before_it_returns(void **state)
+{
+    fixture_t *fx = *state;
+
+    make_queue(fx, 1, 4);
+    assert_int_equal(start(fx, 0, two_steps, 20000), APR_SUCCESS);
+    /* No waiting: the first step ran on this thread. */
+    assert_int_equal(apr_atomic_read32(&fx->runs[0]), 1);
+    assert_int_equal(apr_atomic_read32(&fx->gauges.held), 1);
+    assert_eventually_u32(&fx->finished, 1);
+    assert_true(fx->step_at[0][1] - fx->step_at[0][0] >= 20000);
+    assert_eventually_u32(&fx->pools_destroyed, 1);
+    assert_eventually_u32(&fx->gauges.held, 0);
+}
+
+static void test_start_past_the_bound_is_eagain_and_runs_nothing(
+    void **state)
+{
+    fixture_t *fx = *state;
+
+    make_queue(fx, 1, 1);
+    assert_int_equal(start(fx, 0, two_steps, APR_USEC_PER_SEC), APR_SUCCESS);
+    assert_int_equal(start(fx, 1, one_step, 0), APR_EAGAIN);
+    assert_int_equal(apr_atomic_read32(&fx->runs[1]), 0);
+    assert_int_equal(apr_atomic_read32(&fx->pools_destroyed), 1);
+    assert_int_equal(apr_atomic_read32(&fx->gauges.held), 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Parked jobs                                                         */
 /* ------------------------------------------------------------------ */
@@ -694,6 +734,8 @@ int main(void)
         QTEST(test_jobs_pushed_from_many_threads_all_run),
         QTEST(test_job_pool_is_destroyed_when_the_job_ends),
         QTEST(test_job_pool_lives_between_steps),
+        QTEST(test_start_runs_the_first_step_before_it_returns),
+        QTEST(test_start_past_the_bound_is_eagain_and_runs_nothing),
         QTEST(test_parked_job_holds_no_thread_and_resumes_after_its_delay),
         QTEST(test_resume_with_done_ends_a_parked_job),
         QTEST(test_destroy_leaves_gauges_at_zero),
