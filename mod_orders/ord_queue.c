@@ -254,30 +254,38 @@ static queued_job_t *take_in(ord_queue_t *queue, apr_pool_t *job_pool,
     return qj;
 }
 
-apr_status_t ord_queue_push_job(ord_queue_t *queue, apr_pool_t *job_pool,
-                                ord_job_step_fn *step, void *job,
-                                ord_job_t **handle)
+/* Takes the job in and runs its first step here (`here`) or on a pool
+ * thread. */
+static apr_status_t take_in_and_go(ord_queue_t *queue, apr_pool_t *job_pool,
+                                   ord_job_step_fn *step, void *job,
+                                   ord_job_t **handle, int here)
 {
     queued_job_t *qj = take_in(queue, job_pool, step, job, handle);
 
     if (!qj) {
         return APR_EAGAIN;
     }
-    dispatch(qj, 0);
+    if (here) {
+        run_step(NULL, qj);
+    }
+    else {
+        dispatch(qj, 0);
+    }
     return APR_SUCCESS;
+}
+
+apr_status_t ord_queue_push_job(ord_queue_t *queue, apr_pool_t *job_pool,
+                                ord_job_step_fn *step, void *job,
+                                ord_job_t **handle)
+{
+    return take_in_and_go(queue, job_pool, step, job, handle, 0);
 }
 
 apr_status_t ord_queue_start(ord_queue_t *queue, apr_pool_t *job_pool,
                              ord_job_step_fn *step, void *job,
                              ord_job_t **handle)
 {
-    queued_job_t *qj = take_in(queue, job_pool, step, job, handle);
-
-    if (!qj) {
-        return APR_EAGAIN;
-    }
-    run_step(NULL, qj);
-    return APR_SUCCESS;
+    return take_in_and_go(queue, job_pool, step, job, handle, 1);
 }
 
 void ord_queue_resume(ord_job_t *handle, apr_interval_time_t delay)
