@@ -148,17 +148,50 @@ static apr_status_t statement(ord_store_conn_t *c, const char *sql,
     return APR_SUCCESS;
 }
 
+static int is_sqlite(ord_store_conn_t *c);
+
+/* SQLite's "database schema has changed": apr_dbd's sqlite3 driver prepares
+ * with the legacy sqlite3_prepare(), whose statements do not re-prepare
+ * themselves, so one prepared before a schema change (another child creating
+ * the schema at start-up) would fail for ever.  The driver reports it as
+ * SQLITE_SCHEMA or as a plain SQLITE_ERROR with this message. */
+#define SQLITE_ERROR_CODE  1
+#define SQLITE_SCHEMA_CODE 17
+
+/* Forgets the cached statement for `sql` when it failed because the schema
+ * changed under it; 1 when the caller should prepare it again and retry. */
+static int forget_if_stale(ord_store_conn_t *c, const char *sql)
+{
+    const char *msg;
+
+    if (!is_sqlite(c) || (c->last_error != SQLITE_SCHEMA_CODE
+                          && c->last_error != SQLITE_ERROR_CODE)) {
+        return 0;
+    }
+    msg = apr_dbd_error(c->driver, c->handle, c->last_error);
+    if (c->last_error == SQLITE_ERROR_CODE
+        && (!msg || !strstr(msg, "schema has changed"))) {
+        return 0;
+    }
+    apr_hash_set(c->prepared, sql, APR_HASH_KEY_STRING, NULL);
+    return 1;
+}
+
 static apr_status_t exec(ord_store_conn_t *c, apr_pool_t *p, const char *sql,
                          const char **args, int nargs, int *nrows)
 {
     apr_dbd_prepared_t *stmt;
-    apr_status_t rv = statement(c, sql, &stmt);
+    apr_status_t rv;
+    int tries = 0;
 
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    c->last_error = apr_dbd_pquery(c->driver, p, c->handle, nrows, stmt,
-                                   nargs, args);
+    do {
+        rv = statement(c, sql, &stmt);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        c->last_error = apr_dbd_pquery(c->driver, p, c->handle, nrows, stmt,
+                                       nargs, args);
+    } while (c->last_error != 0 && tries++ == 0 && forget_if_stale(c, sql));
     return c->last_error ? APR_EGENERAL : APR_SUCCESS;
 }
 
@@ -172,14 +205,18 @@ static apr_status_t select_rows(ord_store_conn_t *c, apr_pool_t *p,
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     apr_array_header_t *out;
-    apr_status_t rv = statement(c, sql, &stmt);
-    int got;
+    apr_status_t rv;
+    int got, tries = 0;
 
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    c->last_error = apr_dbd_pselect(c->driver, p, c->handle, &res, stmt, 0,
-                                    nargs, args);
+    do {
+        rv = statement(c, sql, &stmt);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        res = NULL;
+        c->last_error = apr_dbd_pselect(c->driver, p, c->handle, &res, stmt,
+                                        0, nargs, args);
+    } while (c->last_error != 0 && tries++ == 0 && forget_if_stale(c, sql));
     if (c->last_error != 0) {
         return APR_EGENERAL;
     }
@@ -270,8 +307,15 @@ apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p)
 {
     const char *script = is_sqlite(c) ? ord_schema_sqlite : ord_schema_pgsql;
     char *copy = apr_pstrdup(p, script), *last = NULL, *one;
+    apr_status_t rv;
     int nrows;
 
+    /* All of it or nothing, so that no other connection ever prepares a
+     * statement against half a schema. */
+    rv = ord_store_begin(c);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     /* Drivers differ in running several statements at once: run each. */
     for (one = apr_strtok(copy, ";", &last); one;
          one = apr_strtok(NULL, ";", &last)) {
@@ -284,10 +328,18 @@ apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p)
         }
         c->last_error = apr_dbd_query(c->driver, c->handle, &nrows, s);
         if (c->last_error != 0) {
-            return APR_EGENERAL;
+            rv = APR_EGENERAL;
+            goto leave;
         }
     }
-    return APR_SUCCESS;
+    rv = ord_store_commit(c);
+leave:
+    if (rv != APR_SUCCESS) {
+        int error = c->last_error;  /* the failure, not the rollback's */
+        ord_store_rollback(c);
+        c->last_error = error;
+    }
+    return rv;
 }
 
 /* The INSERT_ARGS arguments of one row. */

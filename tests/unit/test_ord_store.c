@@ -319,6 +319,37 @@ static void test_without_schema_calls_fail_egeneral_then_recover(
     assert_string_equal(get_ok(fx, "ORD1")->order_id.text, "ORD1");
 }
 
+/* A statement this connection prepared before another connection changed
+ * the schema (as a second child does while the first creates it) still
+ * works: the store prepares it again. */
+static void test_statements_survive_a_schema_change_by_another_connection(
+    void **state)
+{
+    fixture_t *fx = *state;
+    ord_order_t o = sample_order("ORD-S1");
+    ord_order_t *got = NULL;
+    apr_dbd_t *other = NULL;
+    int created = 0, nrows = 0;
+
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_non_null(get_ok(fx, "ORD-S1"));      /* get's statement cached */
+    assert_int_equal(apr_dbd_open(fx->conn.driver, fx->pool, fx->path,
+                                  &other), APR_SUCCESS);
+    assert_int_equal(apr_dbd_query(fx->conn.driver, other, &nrows,
+                                   "CREATE INDEX orders_extra ON orders "
+                                   "(created_us)"), 0);
+    apr_dbd_close(fx->conn.driver, other);
+
+    assert_int_equal(ord_store_get(&fx->conn, fx->pool, "ORD-S1", &got),
+                     APR_SUCCESS);
+    assert_string_equal(got->order_id.text, "ORD-S1");
+    o = sample_order("ORD-S2");
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Insert and get                                                      */
 /* ------------------------------------------------------------------ */
@@ -1846,6 +1877,7 @@ int main(void)
         ETEST(test_ensure_schema_creates_table_and_indexes),
         ETEST(test_ensure_schema_twice_succeeds_and_keeps_rows),
         ETEST(test_without_schema_calls_fail_egeneral_then_recover),
+        STEST(test_statements_survive_a_schema_change_by_another_connection),
         STEST(test_insert_new_id_reports_created_and_stores_one_row),
         STEST(test_insert_existing_id_reports_not_created_and_keeps_original),
         STEST(test_get_returns_every_field_as_inserted),
