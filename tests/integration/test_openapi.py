@@ -222,7 +222,7 @@ def mounts():
     with open(SERVER_CONF) as f:
         conf = f.read()
     return {m.group(2): m.group(1) for m in re.finditer(
-        r'<Location\s+"?([^">\s]+)"?\s*>\s*SetHandler\s+(\S+)\s*</Location>',
+        r'<Location\s+"?([^">\s]+)"?\s*>\s*SetHandler\s+(\S+)[^<]*</Location>',
         conf)}
 
 
