@@ -201,3 +201,54 @@ def test_one_child_does_not_grow_over_100k_requests():
         assert server.crashes() == []
     finally:
         server.cleanup()
+
+
+def test_sanitizer_reports_are_found():
+    """What sanitize/apache2 writes, and what the runtime writes to stderr,
+    is what the fixtures fail a test on."""
+    server = Server()
+    try:
+        assert server.sanitizer_reports() == []
+        os.makedirs(os.path.join(server.dir, "sanitizer"), exist_ok=True)
+        report = os.path.join(server.dir, "sanitizer", "report.4242")
+        with open(report, "w") as f:
+            f.write("=====\n==4242==ERROR: LeakSanitizer: detected memory "
+                    "leaks\n\nDirect leak of 8 byte(s) in 1 object(s)\n")
+        with open(os.path.join(server.dir, "log", "stderr"), "w") as f:
+            f.write("ord_json.c:10:5: runtime error: signed integer overflow\n")
+        found = server.sanitizer_reports()
+        assert len(found) == 2, found
+        assert "Direct leak of 8 byte(s)" in found[1]
+        assert found[0].endswith("runtime error: signed integer overflow")
+        assert len(server.crashes()) == 2
+        os.remove(report)
+        os.remove(os.path.join(server.dir, "log", "stderr"))
+    finally:
+        server.cleanup()
+
+
+@pytest.mark.skipif(not SANITIZE, reason="make test SANITIZE=1 only")
+def test_sanitized_child_runs_the_asan_module(sqlite_server):
+    """Under SANITIZE=1 the children really run the ASan build with the
+    runtime loaded (else the suite would pass without checking anything)."""
+    for pid in sqlite_server.children():
+        with open(f"/proc/{pid}/maps") as f:
+            maps = f.read()
+        assert "libasan.so" in maps
+        assert os.environ["ORDERS_MODULE"] in maps
+        assert "/build/asan/" in os.environ["ORDERS_MODULE"]
+
+
+@pytest.mark.skipif(not SANITIZE, reason="make test SANITIZE=1 only")
+def test_every_kind_under_load_sanitized():
+    """The load of the RSS test, smaller, for ASan, UBSan and LeakSanitizer
+    (which checks the child as it exits, in cleanup)."""
+    server = Server(processing_time="0.05", extra_conf=ONE_CHILD).start()
+    try:
+        tally = load(server.port, 0, WARM_UP)
+        assert unexpected(tally) == {}
+        assert sum(tally.values()) == WARM_UP
+        wait_for(lambda: settled(server), 30, what="the queue to drain")
+        assert server.crashes() == []
+    finally:
+        server.cleanup()
