@@ -4,6 +4,7 @@
 #   make run        build and run Apache in the foreground on 127.0.0.1:$(PORT)
 #   make start/stop the same server in the background
 #   make test       unit tests, then integration tests against real httpd
+#   make test SANITIZE=1   the same with ASan + UBSan (built in build/asan/)
 #   make install    apxs -i, plus conf/orders.load and orders.conf for a2enmod
 #
 # Debian packages that are missing are installed with apt-get (as root).
@@ -26,7 +27,33 @@ PURE_SRC := $(addprefix mod_orders/,ord_order.c ord_json.c ord_route.c \
 GLUE_SRC := $(addprefix mod_orders/,mod_orders.c mod_orders_config.c mod_orders_engine.c \
               mod_orders_handler.c mod_orders_metrics.c)
 HEADERS  := $(wildcard mod_orders/*.h) mod_orders/ord_schema.h
+
+# SANITIZE=1: the module and the unit tests with ASan + UBSan, built apart
+# in build/asan/ (the module from a tree of links to mod_orders/, since
+# apxs puts its objects next to the sources), so that the normal build is
+# left alone and switching back and forth rebuilds nothing.  httpd itself
+# is not instrumented: the tests run it with the ASan runtime preloaded.
+SANITIZE  ?=
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+ifeq ($(SANITIZE),1)
+OUT      := build/asan
+SRC_DIR  := build/asan/src
+MODULE   := build/asan/.libs/mod_orders.so
+MOD_LA   := build/asan/mod_orders.la
+CC_SAN   := $(SAN_FLAGS)
+else
+OUT      := build
+SRC_DIR  := mod_orders
 MODULE   := mod_orders/.libs/mod_orders.so
+MOD_LA   := mod_orders/mod_orders.la
+CC_SAN   :=
+endif
+# The runtime that matches the compiler apxs uses, for LD_PRELOAD.
+ASAN_LIB  = $(shell $$($(APXS) -q CC) -print-file-name=libasan.so)
+# Leaks are errors in the unit tests; a report aborts (non-zero exit).
+UNIT_SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 comma    := ,
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
@@ -36,10 +63,10 @@ APR_CFLAGS  = $(shell apr-1-config --cflags --cppflags --includes) \
               $(shell apu-1-config --includes)
 APR_LIBS    = $(shell apu-1-config --link-ld) $(shell apr-1-config --link-ld)
 
-UNIT_TESTS := $(patsubst tests/unit/%.c,build/%,$(wildcard tests/unit/test_*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/%,$(wildcard tests/unit/test_*.c))
 
 .PHONY: all deps run start stop test unit integration install clean bench \
-        fuzz fuzz-smoke
+        fuzz fuzz-smoke unit-valgrind
 
 all: $(MODULE)
 
@@ -74,21 +101,41 @@ mod_orders/ord_schema.h: sql/sqlite.sql sql/postgresql.sql
 	     echo ';'; done; } > $@
 
 $(MODULE): build/.deps $(PURE_SRC) $(GLUE_SRC) $(HEADERS)
-	$(APXS) -c -o mod_orders/mod_orders.la $(addprefix -Wc$(comma),$(WARN)) \
+	@mkdir -p $(OUT) $(SRC_DIR)
+	@[ $(SRC_DIR) = mod_orders ] || for f in $(notdir $(PURE_SRC) \
+	    $(GLUE_SRC) $(HEADERS)); do \
+	  ln -sfn ../../../mod_orders/$$f $(SRC_DIR)/$$f; done
+	$(APXS) -c -o $(MOD_LA) $(addprefix -Wc$(comma),$(WARN) $(CC_SAN)) \
+	  $(addprefix -Wl$(comma),$(CC_SAN)) \
 	  -Wc,-std=gnu99 $(addprefix -Wc$(comma),$(JSON_CFLAGS)) \
-	  $(GLUE_SRC) $(PURE_SRC) $(JSON_LIBS) >build/apxs.log 2>&1 \
-	  || { cat build/apxs.log; exit 1; }
+	  $(addprefix $(SRC_DIR)/,$(notdir $(GLUE_SRC) $(PURE_SRC))) \
+	  $(JSON_LIBS) >$(OUT)/apxs.log 2>&1 \
+	  || { cat $(OUT)/apxs.log; exit 1; }
 
-build/test_%: tests/unit/test_%.c $(PURE_SRC) $(HEADERS) $(wildcard tests/unit/*.h)
-	@mkdir -p build
-	$(CC) -std=gnu99 -g $(WARN) $(APR_CFLAGS) $(JSON_CFLAGS) -Imod_orders \
-	  -o $@ $< $(PURE_SRC) $(APR_LIBS) $(JSON_LIBS) -lcmocka
+$(OUT)/test_%: tests/unit/test_%.c $(PURE_SRC) $(HEADERS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(OUT)
+	$(CC) -std=gnu99 -g $(CC_SAN) $(WARN) $(APR_CFLAGS) $(JSON_CFLAGS) \
+	  -Imod_orders -o $@ $< $(PURE_SRC) $(APR_LIBS) $(JSON_LIBS) -lcmocka
 
 unit: build/.deps $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; \
+	  $(if $(CC_SAN),$(UNIT_SAN_ENV)) $$t; done
 
+# The unit tests under valgrind: any error or leak fails.  Always the plain
+# build (valgrind and ASan do not mix).
+unit-valgrind:
+	@$(MAKE) --no-print-directory SANITIZE= valgrind-unit
+.PHONY: valgrind-unit
+valgrind-unit: build/.deps $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== valgrind $$t"; \
+	  valgrind -q --error-exitcode=1 --leak-check=full \
+	    --errors-for-leak-kinds=definite,indirect,possible $$t; done
+
+# ORDERS_SANITIZE names the ASan runtime the tests preload into httpd.
 integration: $(MODULE) docs-deps
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	ORDERS_MODULE=$(CURDIR)/$(MODULE) \
+	  $(if $(CC_SAN),ORDERS_SANITIZE=$(ASAN_LIB)) \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
 test: unit fuzz-smoke integration
 

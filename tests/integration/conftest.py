@@ -4,7 +4,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from orders_server import Server  # noqa: E402
+from orders_server import SANITIZER_FINDINGS, Server  # noqa: E402
 from pg_server import PostgresServer  # noqa: E402
 
 DRIVERS = ["sqlite3", "pgsql"]
@@ -57,8 +57,25 @@ def fresh(request):
 @pytest.fixture(autouse=True)
 def no_crash(request):
     """After each test, the error_log of the module's server shows no
-    crash."""
+    crash, and no server of the run (those the test removed too) has a
+    sanitizer report."""
     yield
     for name in ("server", "sqlite_server"):
         if name in request.fixturenames:
-            assert request.getfixturevalue(name).crashes() == []
+            server = request.getfixturevalue(name)
+            assert server.crashes() == []
+    no_sanitizer_findings()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_sanitizer_findings_at_the_end():
+    """Module-scoped servers are removed after their last test: their
+    reports (LeakSanitizer's come as the children exit) are checked here."""
+    yield
+    no_sanitizer_findings()
+
+
+def no_sanitizer_findings():
+    findings = SANITIZER_FINDINGS[:]
+    del SANITIZER_FINDINGS[:]
+    assert findings == [], "\n\n".join(findings)

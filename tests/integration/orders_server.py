@@ -9,6 +9,7 @@ import asyncio
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 RENDER = os.path.join(ROOT, "conf", "render.sh")
 MODDIR = "/usr/lib/apache2/modules"
 IS_ROOT = os.geteuid() == 0
+
+# `make test SANITIZE=1` sets ORDERS_SANITIZE to the ASan runtime and
+# ORDERS_MODULE to the module built with ASan and UBSan.  The apache2 of
+# sanitize/ (first in PATH from here on, for every apache2 the tests run)
+# preloads the runtime and writes reports to <server dir>/sanitizer/.
+SANITIZE = os.environ.get("ORDERS_SANITIZE", "")
+if SANITIZE:
+    os.environ["PATH"] = (os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                       "sanitize") + os.pathsep + os.environ["PATH"])
+# What a sanitizer report says in its first line.
+SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|"
+                              r"runtime error:|WARNING: .*Sanitizer")
+# Reports found in servers already removed, for the tests' fixtures.
+SANITIZER_FINDINGS = []
 
 
 def free_port():
@@ -177,6 +192,8 @@ class Server:
 
     def cleanup(self):
         self.stop()
+        # Children report leaks as they exit: only now is everything there.
+        SANITIZER_FINDINGS.extend(self.sanitizer_reports())
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- HTTP ---------------------------------------------------------------
@@ -234,7 +251,7 @@ class Server:
             return ""
 
     def crashes(self, allow_killed=False):
-        """error_log lines that tell of a crash."""
+        """error_log lines that tell of a crash, and sanitizer reports."""
         bad = []
         for line in self.read_log().splitlines():
             if ("Segmentation fault" in line or "AddressSanitizer" in line
@@ -242,7 +259,28 @@ class Server:
                     or ("exit signal" in line
                         and not (allow_killed and "Killed (9)" in line))):
                 bad.append(line)
-        return bad
+        return bad + self.sanitizer_reports()
+
+    def sanitizer_reports(self):
+        """Every ASan, LSan or UBSan report in this server's stderr, error_log
+        and report files (sanitize/apache2 sends them to sanitizer/), each
+        as '<file>: <its first lines>'."""
+        files = [os.path.join(self.dir, "log", "stderr"), self.error_log]
+        reports_dir = os.path.join(self.dir, "sanitizer")
+        if os.path.isdir(reports_dir):
+            files += sorted(os.path.join(reports_dir, f)
+                            for f in os.listdir(reports_dir))
+        reports = []
+        for path in files:
+            try:
+                with open(path, errors="replace") as f:
+                    lines = f.read().splitlines()
+            except FileNotFoundError:
+                continue
+            for i, line in enumerate(lines):
+                if SANITIZER_REPORT.search(line):
+                    reports.append(f"{path}: " + "\n".join(lines[i:i + 30]))
+        return reports
 
     def completions(self):
         """Order ids of every completion this server logged (ORD00012)."""
