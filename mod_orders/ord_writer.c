@@ -135,8 +135,8 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thread, void *data)
         apr_thread_mutex_lock(w->lock);
     }
     apr_thread_mutex_unlock(w->lock);
-    apr_pool_destroy(scratch);
-    /* Return rather than apr_thread_exit(): its pthread_exit() unwinds past
+    /* `scratch` was made in ord_writer_create and goes with w->pool.
+     * Return rather than apr_thread_exit(): its pthread_exit() unwinds past
      * this frame without unpoisoning it, which ASan then reports as a
      * stack-buffer-underflow when the thread ends.  Nobody reads the exit
      * status, and the thread's empty APR sub-pool goes with w->pool. */
