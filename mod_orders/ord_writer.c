@@ -30,10 +30,45 @@ struct ticket_t {
     ticket_t *next;
 };
 
+typedef struct {
+    ticket_t *head, *tail;
+} ticket_fifo_t;
+
+/* Moves up to `room` tickets from the front of `from` to the end of the
+ * batch (*first .. *last); returns how many. */
+static int take_tickets(ticket_fifo_t *from, int room, ticket_t **first,
+                        ticket_t **last)
+{
+    int n = 0;
+
+    while (from->head && n < room) {
+        ticket_t *t = from->head;
+
+        from->head = t->next;
+        t->next = NULL;
+        if (*last) {
+            (*last)->next = t;
+        }
+        else {
+            *first = t;
+        }
+        *last = t;
+        n++;
+    }
+    if (!from->head) {
+        from->tail = NULL;
+    }
+    return n;
+}
+
 struct ord_writer_t {
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *work;        /* a ticket arrived, or stop */
-    ticket_t *head, *tail;          /* waiting tickets, oldest first */
+    /* Waiting tickets, oldest first: those a thread waits for (a request
+     * holding its client) go into a batch before the posted ones (claims
+     * and completions, which wait for nobody), so that a request waits for
+     * at most the batch under way and its own. */
+    ticket_fifo_t waited, posted;
     waiter_t *free_waiters;         /* under lock */
     apr_pool_t *waiter_pool;        /* their memory; used under lock */
     apr_pool_t *scratch;            /* the writer thread's, per batch */
@@ -92,25 +127,21 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thread, void *data)
 
     apr_thread_mutex_lock(w->lock);
     for (;;) {
-        ticket_t *batch, *last, *t, *next;
+        ticket_t *batch = NULL, *last = NULL, *t, *next;
         int n;
 
-        while (!w->head && !w->stopping) {
+        while (!w->waited.head && !w->posted.head && !w->stopping) {
             apr_thread_cond_wait(w->work, w->lock);
         }
-        if (!w->head) {
+        if (!w->waited.head && !w->posted.head) {
             break;      /* stopping, and nothing left */
         }
-        /* Take up to max_batch tickets; later ones wait for the next. */
-        batch = last = w->head;
-        for (n = 1; n < w->max_batch && last->next; n++) {
-            last = last->next;
-        }
-        w->head = last->next;
-        if (!w->head) {
-            w->tail = NULL;
-        }
-        last->next = NULL;
+        /* Up to max_batch tickets; later ones wait for the next.  A quarter
+         * is kept for posted ones, so that requests never starve them. */
+        n = take_tickets(&w->waited, w->max_batch - w->max_batch / 4, &batch,
+                         &last);
+        n += take_tickets(&w->posted, w->max_batch - n, &batch, &last);
+        take_tickets(&w->waited, w->max_batch - n, &batch, &last);
         apr_thread_mutex_unlock(w->lock);
 
         for (t = batch; t; t = t->next) {
@@ -198,13 +229,16 @@ static waiter_t *take_waiter(ord_writer_t *w)
  * w->lock. */
 static void append_ticket(ord_writer_t *w, ticket_t *t)
 {
-    if (w->tail) {
-        w->tail->next = t;
+    ticket_fifo_t *fifo = t->done_fn ? &w->posted : &w->waited;
+
+    t->next = NULL;
+    if (fifo->tail) {
+        fifo->tail->next = t;
     }
     else {
-        w->head = t;
+        fifo->head = t;
     }
-    w->tail = t;
+    fifo->tail = t;
     apr_thread_cond_signal(w->work);
 }
 
