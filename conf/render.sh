@@ -45,8 +45,9 @@ fi
 initsql=""
 if [ "$driver" = sqlite3 ]; then
     params=${params:-$var/db/orders.db}
-    # One DBDInitSQL: mod_dbd stops at the first statement returning a row.
-    initsql='DBDInitSQL "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL"'
+    # Per connection: durable at each commit.  WAL mode is the file's own,
+    # set once by mod_orders where it creates the schema.
+    initsql='DBDInitSQL "PRAGMA synchronous=FULL"'
 fi
 
 sed -e "s|@VAR@|$var|g" \

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 
@@ -303,6 +304,28 @@ apr_status_t ord_store_rollback(ord_store_conn_t *c)
     return run(c, "ROLLBACK");
 }
 
+/* WAL is a property of the file, so it is set once, here, where the schema
+ * is made, and not by every new connection (DBDInitSQL): a connection that
+ * switches a file not yet in WAL mode needs the write lock, which another
+ * child creating the schema holds, and mod_dbd then fails the connection. */
+static apr_status_t sqlite_use_wal(ord_store_conn_t *c, apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *mode = NULL;
+
+    c->last_error = apr_dbd_select(c->driver, p, c->handle, &res,
+                                   "PRAGMA journal_mode=WAL", 0);
+    if (c->last_error != 0) {
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(c->driver, p, res, &row, -1) == 0) {
+        const char *v = apr_dbd_get_entry(c->driver, row, 0);
+        mode = v ? apr_pstrdup(p, v) : NULL;
+    }
+    return mode && strcasecmp(mode, "wal") == 0 ? APR_SUCCESS : APR_EGENERAL;
+}
+
 apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p)
 {
     const char *script = is_sqlite(c) ? ord_schema_sqlite : ord_schema_pgsql;
@@ -310,6 +333,12 @@ apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p)
     apr_status_t rv;
     int nrows;
 
+    if (is_sqlite(c)) {
+        rv = sqlite_use_wal(c, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
     /* All of it or nothing, so that no other connection ever prepares a
      * statement against half a schema. */
     rv = ord_store_begin(c);

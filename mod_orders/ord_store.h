@@ -63,7 +63,8 @@ apr_status_t ord_store_begin(ord_store_conn_t *c);
 apr_status_t ord_store_commit(ord_store_conn_t *c);
 apr_status_t ord_store_rollback(ord_store_conn_t *c);
 
-/* Creates the table and indexes when missing (the text of sql/). */
+/* Creates the table and indexes when missing (the text of sql/), in one
+ * transaction; with SQLite it first puts the file in WAL mode. */
 apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p);
 
 /* Inserts a Pending order unless its order_id exists: *created is 1 when

@@ -79,3 +79,21 @@ def no_sanitizer_findings():
     findings = SANITIZER_FINDINGS[:]
     del SANITIZER_FINDINGS[:]
     assert findings == [], "\n\n".join(findings)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test's report carries the error and warning lines of its
+    servers' error_logs: a 503 says why only there."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for name, value in getattr(item, "funcargs", {}).items():
+        if isinstance(value, Server):
+            try:
+                lines = [line for line in value.read_log().splitlines()
+                         if ":error]" in line or ":warn]" in line or ":crit]" in line]
+            except OSError:
+                continue
+            report.sections.append((f"error_log of {name}", "\n".join(lines[-40:])))

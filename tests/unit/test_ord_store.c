@@ -273,6 +273,24 @@ static void test_ensure_schema_creates_table_and_indexes(void **state)
                                    " 'orders_by_status', 'orders_by_user')"),
                      3);
     assert_int_equal(count_rows(fx), 0);
+    /* The file is in WAL mode, for every connection from now on: a new one
+     * sees it without being told. */
+    {
+        apr_dbd_t *other = NULL;
+        apr_dbd_results_t *res = NULL;
+        apr_dbd_row_t *row = NULL;
+
+        assert_int_equal(apr_dbd_open(fx->conn.driver, fx->pool, fx->path,
+                                      &other), APR_SUCCESS);
+        assert_int_equal(apr_dbd_select(fx->conn.driver, fx->pool, other, &res,
+                                        "PRAGMA journal_mode", 0), 0);
+        assert_int_equal(apr_dbd_get_row(fx->conn.driver, fx->pool, res, &row,
+                                         -1), 0);
+        assert_string_equal(apr_dbd_get_entry(fx->conn.driver, row, 0), "wal");
+        while (apr_dbd_get_row(fx->conn.driver, fx->pool, res, &row, -1) == 0) {
+        }
+        apr_dbd_close(fx->conn.driver, other);
+    }
 }
 
 static void test_ensure_schema_twice_succeeds_and_keeps_rows(void **state)
