@@ -4,7 +4,7 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from orders_server import SANITIZER_FINDINGS, Server  # noqa: E402
+from orders_server import SANITIZER_FINDINGS, Server, assert_no_crash  # noqa: E402
 from pg_server import PostgresServer  # noqa: E402
 
 DRIVERS = ["sqlite3", "pgsql"]
@@ -63,7 +63,7 @@ def no_crash(request):
     for name in ("server", "sqlite_server"):
         if name in request.fixturenames:
             server = request.getfixturevalue(name)
-            assert server.crashes() == []
+            assert_no_crash(server)
     no_sanitizer_findings()
 
 

@@ -291,6 +291,13 @@ class Server:
         return ids
 
 
+def assert_no_crash(*servers):
+    """No crash and no sanitizer report in any of `servers`; the message
+    carries the reports whole."""
+    found = [line for s in servers for line in s.crashes()]
+    assert found == [], "\n\n".join(found)
+
+
 async def _one_post(port, body, results, start, path):
     await start.wait()
     t0 = time.monotonic()

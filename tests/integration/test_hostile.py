@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from orders_server import wait_for
+from orders_server import assert_no_crash, wait_for
 from test_api import assert_error, assert_json, order, post_bytes, raw, row_count
 
 JSON = b"Content-Type: application/json\r\n"
@@ -323,5 +323,5 @@ def test_zz_after_the_battery_a_valid_order_completes(server):
     assert assert_json(r, 202)["status"] == "Pending"
     wait_for(lambda: server.get("/orders/after-battery").json()["status"] == "Completed", 20,
              what="the order after the battery to complete")
-    assert server.crashes() == []
+    assert_no_crash(server)
     assert_settled_consistent(server)

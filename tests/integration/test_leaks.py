@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from orders_server import SANITIZE, Server, wait_for
+from orders_server import SANITIZE, Server, assert_no_crash, wait_for
 
 ONE_CHILD = "StartServers 1\nServerLimit 1\nMaxRequestWorkers 128\n"
 CONNECTIONS = 20      # clients at once; 20 x 8 kinds divides the counts
@@ -198,7 +198,7 @@ def test_one_child_does_not_grow_over_100k_requests():
         # Every kind was served and answered as expected.
         assert {kind for kind, _ in tally} == set(KINDS)
         assert growth <= ALLOWED_GROWTH_KIB, (after_warm_up, after_load)
-        assert server.crashes() == []
+        assert_no_crash(server)
     finally:
         server.cleanup()
 
@@ -249,6 +249,6 @@ def test_every_kind_under_load_sanitized():
         assert unexpected(tally) == {}
         assert sum(tally.values()) == WARM_UP
         wait_for(lambda: settled(server), 30, what="the queue to drain")
-        assert server.crashes() == []
+        assert_no_crash(server)
     finally:
         server.cleanup()

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders_server import concurrent_posts, wait_for
+from orders_server import assert_no_crash, concurrent_posts, wait_for
 
 STATUSES = ["Pending", "Processing", "Completed", "Cancelled"]
 PROM_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -231,7 +231,7 @@ def test_order_ids_cut_at_1000_with_truncated_true(fresh):
     samples, _ = parse_prometheus(r.body.decode())
     assert samples['mod_orders_orders{status="Pending"}'] == "1000"
     assert int(samples["mod_orders_queue_depth"]) >= 1
-    assert server.crashes() == []
+    assert_no_crash(server)
 
 
 # -- Prometheus -----------------------------------------------------------------
