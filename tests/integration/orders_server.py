@@ -31,7 +31,8 @@ if SANITIZE:
                                        "sanitize") + os.pathsep + os.environ["PATH"])
 # What a sanitizer report says in its first line.
 SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|"
-                              r"runtime error:|WARNING: .*Sanitizer")
+                              r"runtime error:|WARNING: .*Sanitizer|"
+                              r"Sanitizer: failed to")
 # Reports found in servers already removed, for the tests' fixtures.
 SANITIZER_FINDINGS = []
 
