@@ -21,7 +21,8 @@ DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
                 postgresql-15 postgresql-client-15 apache2-utils \
                 prometheus chromium wrk clang libclang-rt-14-dev
 
-PURE_SRC := $(addprefix mod_orders/,ord_order.c ord_json.c ord_route.c \
+PURE_SRC := $(addprefix mod_orders/,ord_order.c ord_json.c ord_route.c ord_db.c \
+              ord_sql.c ord_sql_sqlite3.c ord_sql_pgsql.c ord_incident.c \
               ord_queue.c ord_metrics.c ord_store.c ord_query.c ord_writer.c \
               ord_prometheus.c)
 GLUE_SRC := $(addprefix mod_orders/,mod_orders.c mod_orders_config.c mod_orders_engine.c \

@@ -50,10 +50,18 @@ orders_server_conf_t orders_server_settings(server_rec *s);
 /* The counter table every child shares (set in post_config). */
 extern ord_metrics_t *orders_metrics;
 
-/* A connection of mod_dbd's, seen by the store. */
-void orders_store_conn(ap_dbd_t *dbd, ord_store_conn_t *conn);
-/* The driver's words for the connection's last failure, for the log. */
-const char *orders_store_error(ord_store_conn_t *conn);
+/* A connection of mod_dbd's, seen by the store (APR_ENOTIMPL: a driver
+ * mod_orders does not speak). */
+apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn);
+/* The driver's words for the connection's first failure, for the log. */
+const char *orders_store_error(ord_db_t *conn);
+/* Logs a failure of the database (conn NULL: no connection to be had)
+ * under `tag`, with its kind and the driver's words: in full the first
+ * time of an incident, at debug level while it lasts.  `r` may be NULL. */
+void orders_db_failed(server_rec *s, request_rec *r, const char *tag,
+                      const ord_db_t *conn);
+/* A use of the database that worked: ends an incident, logging that. */
+void orders_db_ok(server_rec *s);
 
 /* Engine (mod_orders_engine.c). */
 void orders_engine_register_mutex(apr_pool_t *pconf);
@@ -74,7 +82,7 @@ typedef struct {
     apr_time_t lease_until;
     int created;
 } orders_insert_write_t;
-apr_status_t orders_write_insert(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t orders_write_insert(ord_db_t *c, apr_pool_t *p,
                                  void *arg);
 
 /* This child's metrics slot, to bracket transitions (NULL: no engine). */
@@ -95,5 +103,9 @@ int orders_send_json(request_rec *r, int status, const char *body);
 int orders_send_error(request_rec *r, int status, const char *message);
 /* 503 with Retry-After: the database cannot answer now. */
 int orders_send_unavailable(request_rec *r);
+/* The same, for a failure of `conn` (NULL: none to be had), logged under
+ * `tag` through orders_db_failed: every 503 of a request goes here. */
+int orders_send_db_failure(request_rec *r, const char *tag,
+                           const ord_db_t *conn);
 
 #endif /* MOD_ORDERS_H */

@@ -8,8 +8,9 @@
  * (apr_thread_pool_schedule), and completes it with an UPDATE that only
  * succeeds while the token still holds the claim.  Whatever a crash, a full
  * queue or a restart leaves behind keeps its row; once its lease runs out,
- * the recovery pass (one child at a time, through mod_watchdog's singleton)
- * claims it again.  So every order completes, and completes once.
+ * the recovery pass (one child of all servers at a time, the holder of a
+ * lease in the database) claims it again.  So every order completes, and
+ * completes once.
  */
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "util_mutex.h"
 
 #include "mod_orders.h"
+#include "ord_incident.h"
 #include "ord_queue.h"
 
 APLOG_USE_MODULE(orders);
@@ -44,6 +46,11 @@ APLOG_USE_MODULE(orders);
 #define RELOAD_WAIT           apr_time_from_sec(2)
 /* At most this many orphans are taken over in one pass. */
 #define RECOVERY_BATCH        2000
+/* The lease of the recovery pass (a row of order_leases) lasts this many
+ * passes: its holder renews it at each, and another child takes it over
+ * once it has not for that long. */
+#define RECOVERY_LEASE        "recovery"
+#define RECOVERY_LEASE_PASSES 3
 
 typedef enum { STEP_CLAIM, STEP_COMPLETE } job_stage_e;
 
@@ -54,6 +61,7 @@ typedef struct orders_job_t orders_job_t;
 typedef struct {
     orders_job_t *job;
     apr_time_t now, lease_until;
+    apr_time_t at;              /* when the row says the step happened */
     apr_status_t rv;
 } job_write_t;
 
@@ -82,6 +90,8 @@ struct orders_engine_t {
     ord_metrics_slot_t *slot;
     orders_server_conf_t conf;
     const char *token_prefix;   /* unique to this child, across servers */
+    int recovering;             /* holds the recovery lease (watchdog
+                                 * thread only) */
     volatile apr_uint32_t claims;
 };
 
@@ -105,22 +115,57 @@ static apr_global_mutex_t *write_mutex;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
 
-void orders_store_conn(ap_dbd_t *dbd, ord_store_conn_t *conn)
+apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn)
 {
-    conn->driver = dbd->driver;
-    conn->handle = dbd->handle;
-    conn->prepared = dbd->prepared;
-    conn->pool = dbd->pool;
-    conn->last_error = 0;
+    return ord_db_init(conn, dbd->driver, dbd->handle, dbd->prepared,
+                       dbd->pool);
 }
 
-const char *orders_store_error(ord_store_conn_t *conn)
+const char *orders_store_error(ord_db_t *conn)
 {
-    const char *msg = conn->last_error
-                      ? apr_dbd_error(conn->driver, conn->handle,
-                                      conn->last_error)
-                      : NULL;
-    return msg ? msg : "no detail from the driver";
+    return ord_db_error(conn);
+}
+
+/* This child's database incidents: the first failure of each is logged in
+ * full, the rest of it at debug level, and its end once. */
+static ord_incident_t db_incident;
+#define NO_CONNECTION_KIND 100
+
+void orders_db_failed(server_rec *s, request_rec *r, const char *tag,
+                      const ord_db_t *conn)
+{
+    ord_db_fault_e fault = conn ? ord_db_fault(conn) : 0;
+    apr_uint32_t kind = fault ? (apr_uint32_t)fault : NO_CONNECTION_KIND;
+    int level = ord_incident_failed(&db_incident, kind) ? APLOG_ERR
+                                                         : APLOG_DEBUG;
+    char cause[ORD_DB_ERROR_MAX + 64];
+
+    if (fault) {
+        apr_snprintf(cause, sizeof(cause), "%s: %s", ord_sql_fault_name(fault),
+                     ord_db_error(conn));
+    }
+    else {
+        apr_cpystrn(cause, "no database connection (mod_dbd's own line says "
+                    "why)", sizeof(cause));
+    }
+    if (r) {
+        ap_log_rerror(APLOG_MARK, level, 0, r, "%s: the database failed: %s",
+                      tag, cause);
+    }
+    else {
+        ap_log_error(APLOG_MARK, level, 0, s, "%s: the database failed: %s",
+                     tag, cause);
+    }
+}
+
+void orders_db_ok(server_rec *s)
+{
+    apr_uint32_t failures = ord_incident_ok(&db_incident);
+
+    if (failures) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ORD00014: the database "
+                     "answers again, after %u failed use(s)", failures);
+    }
 }
 
 /* The engine, counted as in use until engine_release; NULL when there is
@@ -152,13 +197,13 @@ ord_metrics_slot_t *orders_engine_slot(void)
 
 /* The writer's connection for one batch: mod_dbd's, given back after. */
 typedef struct {
-    ord_store_conn_t conn;      /* first: the writer sees only this */
+    ord_db_t conn;      /* first: the writer sees only this */
     ap_dbd_t *dbd;
     server_rec *s;
     int holds_write_mutex;
 } writer_conn_t;
 
-static ord_store_conn_t *writer_open(void *ctx, apr_pool_t *p)
+static ord_db_t *writer_open(void *ctx, apr_pool_t *p)
 {
     server_rec *s = ctx;
     writer_conn_t *wc;
@@ -166,10 +211,14 @@ static ord_store_conn_t *writer_open(void *ctx, apr_pool_t *p)
     apr_status_t rv;
 
     if (!dbd) {
+        orders_db_failed(s, NULL, "ORD00013", NULL);
         return NULL;
     }
     wc = apr_palloc(p, sizeof(*wc));
-    orders_store_conn(dbd, &wc->conn);
+    if (orders_store_conn(dbd, &wc->conn) != APR_SUCCESS) {
+        ap_dbd_close(s, dbd);
+        return NULL;
+    }
     wc->dbd = dbd;
     wc->s = s;
     wc->holds_write_mutex = 0;
@@ -185,13 +234,23 @@ static ord_store_conn_t *writer_open(void *ctx, apr_pool_t *p)
     return &wc->conn;
 }
 
-static void writer_close(void *ctx, ord_store_conn_t *conn)
+static void writer_close(void *ctx, ord_db_t *conn, apr_status_t outcome)
 {
     writer_conn_t *wc = (writer_conn_t *)conn;
 
-    if (wc->conn.last_error) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, wc->s, "ORD00013: a write "
-                     "failed: %s", orders_store_error(&wc->conn));
+    if (outcome == APR_SUCCESS) {
+        orders_db_ok(wc->s);
+    }
+    else if (ord_db_fault(&wc->conn)) {
+        orders_db_failed(wc->s, NULL, "ORD00013", &wc->conn);
+    }
+    if (outcome == APR_INCOMPLETE) {
+        /* What the lost COMMIT did is in the table, not in the counters: the
+         * next pass of this server's recovery loads them again. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, wc->s, "ORD00015: the "
+                     "answer to a COMMIT was lost; its writes are answered "
+                     "503 and the counters are reloaded from the database");
+        apr_atomic_set32(&orders_metrics->loaded_generation, 0);
     }
     if (wc->holds_write_mutex) {
         apr_global_mutex_unlock(write_mutex);
@@ -199,7 +258,7 @@ static void writer_close(void *ctx, ord_store_conn_t *conn)
     ap_dbd_close(wc->s, wc->dbd);
 }
 
-apr_status_t orders_write_insert(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t orders_write_insert(ord_db_t *c, apr_pool_t *p,
                                  void *arg)
 {
     orders_insert_write_t *w = arg;
@@ -253,23 +312,23 @@ static apr_interval_time_t job_failed(orders_job_t *job, apr_status_t rv)
     return ORD_JOB_DONE;
 }
 
-static apr_status_t write_claim(ord_store_conn_t *c, apr_pool_t *p, void *arg)
+static apr_status_t write_claim(ord_db_t *c, apr_pool_t *p, void *arg)
 {
     job_write_t *w = arg;
 
     w->rv = ord_store_claim(c, p, w->job->order_id, w->job->from,
                             w->job->token, w->now, w->lease_until,
-                            &w->job->created_at);
+                            &w->job->created_at, &w->at);
     return w->rv == APR_NOTFOUND ? APR_SUCCESS : w->rv;
 }
 
-static apr_status_t write_complete(ord_store_conn_t *c, apr_pool_t *p,
+static apr_status_t write_complete(ord_db_t *c, apr_pool_t *p,
                                    void *arg)
 {
     job_write_t *w = arg;
 
     w->rv = ord_store_complete(c, p, w->job->order_id, w->job->token,
-                               w->now);
+                               w->now, &w->at);
     return w->rv == APR_NOTFOUND ? APR_SUCCESS : w->rv;
 }
 
@@ -287,8 +346,8 @@ static void job_written(apr_status_t rv, void *arg)
         ord_metrics_claimed(orders_metrics, job->from);
     }
     else if (won) {
-        ord_metrics_completed(orders_metrics, w->now - job->started_at,
-                              w->now - job->created_at);
+        ord_metrics_completed(orders_metrics, w->at - job->started_at,
+                              w->at - job->created_at);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, job->s,
                      "ORD00012: order %s completed under claim %s",
                      job->order_id, job->token);
@@ -298,7 +357,7 @@ static void job_written(apr_status_t rv, void *arg)
         next = job_failed(job, rv);
     }
     else if (won && job->stage == STEP_CLAIM) {
-        job->started_at = w->now;
+        job->started_at = w->at;
         job->stage = STEP_COMPLETE;
         job->failures = 0;
         next = job->wait;
@@ -384,7 +443,7 @@ void orders_engine_enqueue(server_rec *s, const char *order_id)
 static apr_status_t load_generation(server_rec *s, apr_pool_t *p)
 {
     ord_store_totals_t totals;
-    ord_store_conn_t conn;
+    ord_db_t conn;
     ap_dbd_t *dbd = NULL;
     int generation = 0;
     apr_status_t rv;
@@ -404,10 +463,14 @@ static apr_status_t load_generation(server_rec *s, apr_pool_t *p)
     }
     dbd = ap_dbd_open(p, s);
     if (!dbd) {
+        orders_db_failed(s, NULL, "ORD00023", NULL);
         rv = APR_EGENERAL;
         goto leave;
     }
-    orders_store_conn(dbd, &conn);
+    rv = orders_store_conn(dbd, &conn);
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
     /* Transitions of live children pause while the table is reloaded, so
      * that none is lost or counted twice around the aggregate query. */
     if (ord_metrics_reload_begin(orders_metrics, (apr_uint32_t)getpid(),
@@ -426,9 +489,7 @@ static apr_status_t load_generation(server_rec *s, apr_pool_t *p)
     }
     ord_metrics_reload_end(orders_metrics);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "ORD00023: loading the "
-                     "schema and counters failed: %s",
-                     orders_store_error(&conn));
+        orders_db_failed(s, NULL, "ORD00023", &conn);
     }
     else {
         apr_atomic_set32(&orders_metrics->loaded_generation,
@@ -442,21 +503,60 @@ leave:
     return rv;
 }
 
+typedef struct {
+    const char *holder;
+    apr_time_t now, until;
+    int held;
+} lease_write_t;
+
+static apr_status_t write_lease(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    lease_write_t *w = arg;
+
+    return ord_store_lease(c, p, RECOVERY_LEASE, w->holder, w->now, w->until,
+                           &w->held);
+}
+
+/* Whether this child runs the recovery pass now: it holds the database
+ * lease of the pass, renewed at every pass.  A child that stops renewing
+ * (killed, hung, SIGSTOPped) loses it once it runs out, to whichever child
+ * of whichever server asks next; a SIGSTOPped child holding mod_watchdog's
+ * singleton mutex would have stopped every pass of the server instead. */
+static int holds_recovery_lease(orders_engine_t *e)
+{
+    lease_write_t lease;
+
+    lease.holder = e->token_prefix;
+    lease.now = apr_time_now();
+    lease.until = lease.now + RECOVERY_LEASE_PASSES * e->conf.recovery;
+    lease.held = 0;
+    if (ord_writer_submit(e->writer, write_lease, &lease) != APR_SUCCESS) {
+        lease.held = 0;     /* the writer logged why */
+    }
+    if (lease.held != e->recovering) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, e->s, "ORD00025: this child "
+                     "(%s) %s the recovery pass", e->token_prefix,
+                     lease.held ? "now runs" : "no longer runs");
+        e->recovering = lease.held;
+    }
+    return lease.held;
+}
+
 /* The recovery pass: orders whose lease ran out are claimed again through
  * this child's queue, as many as it has room for. */
 static void recover(orders_engine_t *e, apr_pool_t *p)
 {
     apr_array_header_t *orphans;
-    ord_store_conn_t conn;
+    ord_db_t conn;
     ap_dbd_t *dbd;
     apr_status_t rv;
     int i, room;
 
-    rv = load_generation(e->s, p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, e->s,
-                     "ORD00020: cannot load the schema and counters from "
-                     "the database; trying again next pass");
+    /* Every child of every server: its own server's counters. */
+    if (load_generation(e->s, p) != APR_SUCCESS) {
+        return;     /* logged; the next pass tries again */
+    }
+    if (!holds_recovery_lease(e)) {
         return;
     }
     room = e->conf.queue_size
@@ -466,19 +566,23 @@ static void recover(orders_engine_t *e, apr_pool_t *p)
     }
     dbd = ap_dbd_open(p, e->s);
     if (!dbd) {
-        return;   /* mod_dbd logged why; the next pass tries again */
-    }
-    orders_store_conn(dbd, &conn);
-    rv = ord_store_orphans(&conn, p, apr_time_now(),
-                           room < RECOVERY_BATCH ? room : RECOVERY_BATCH,
-                           &orphans);
-    ap_dbd_close(e->s, dbd);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, e->s, "ORD00021: recovery "
-                     "pass could not read the database: %s",
-                     orders_store_error(&conn));
+        orders_db_failed(e->s, NULL, "ORD00021", NULL);
         return;
     }
+    rv = orders_store_conn(dbd, &conn);
+    if (rv == APR_SUCCESS) {
+        rv = ord_store_orphans(&conn, p, apr_time_now(),
+                               room < RECOVERY_BATCH ? room : RECOVERY_BATCH,
+                               &orphans);
+        if (rv != APR_SUCCESS) {
+            orders_db_failed(e->s, NULL, "ORD00021", &conn);
+        }
+    }
+    ap_dbd_close(e->s, dbd);
+    if (rv != APR_SUCCESS) {
+        return;
+    }
+    orders_db_ok(e->s);
     for (i = 0; i < orphans->nelts; i++) {
         ord_store_orphan_t *o = &APR_ARRAY_IDX(orphans, i, ord_store_orphan_t);
         if (enqueue(e, o->order_id, o->status) != APR_SUCCESS) {
@@ -491,9 +595,8 @@ static void recover(orders_engine_t *e, apr_pool_t *p)
     }
 }
 
-/* The recovery pass, every OrdersRecoveryInterval in the one child that
- * holds mod_watchdog's singleton: orders whose lease ran out are claimed
- * again through this child's queue, as many as it has room for. */
+/* The recovery pass, every OrdersRecoveryInterval on every child's own
+ * watchdog thread; the database lease picks the one that works. */
 static apr_status_t recovery_pass(int state, void *data, apr_pool_t *p)
 {
     orders_engine_t *e;
@@ -531,7 +634,9 @@ int orders_engine_post_config(apr_pool_t *pconf, server_rec *s)
                      "is missing; mod_orders needs it for recovery");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rv = wd_get_instance(&wd, ORDERS_WATCHDOG, 0, 1, pconf);
+    /* Not a singleton: one child holding its mutex while hung would stop
+     * the pass of the whole server.  The database lease decides instead. */
+    rv = wd_get_instance(&wd, ORDERS_WATCHDOG, 0, 0, pconf);
     if (rv == APR_SUCCESS) {
         rv = wd_register(wd, conf.recovery, s, recovery_pass);
     }

@@ -41,6 +41,13 @@ int orders_send_error(request_rec *r, int status, const char *message)
     return orders_send_json(r, status, ord_json_error(r->pool, message));
 }
 
+int orders_send_db_failure(request_rec *r, const char *tag,
+                           const ord_db_t *conn)
+{
+    orders_db_failed(r->server, r, tag, conn);
+    return orders_send_unavailable(r);
+}
+
 int orders_send_unavailable(request_rec *r)
 {
     apr_table_setn(r->headers_out, "Retry-After", RETRY_AFTER_SECONDS);
@@ -256,16 +263,18 @@ static apr_status_t receive_json_body(request_rec *r, const char **body,
 
 /* The database connection of this request, seen by the store; NULL when
  * mod_dbd has none to give. */
-static ord_store_conn_t *request_conn(request_rec *r)
+static ord_db_t *request_conn(request_rec *r)
 {
     ap_dbd_t *dbd = ap_dbd_acquire(r);
-    ord_store_conn_t *conn;
+    ord_db_t *conn;
 
     if (!dbd) {
         return NULL;
     }
     conn = apr_palloc(r->pool, sizeof(*conn));
-    orders_store_conn(dbd, conn);
+    if (orders_store_conn(dbd, conn) != APR_SUCCESS) {
+        return NULL;
+    }
     return conn;
 }
 
@@ -304,7 +313,7 @@ static int handle_create(request_rec *r, const char *mount)
     ord_order_t *order, *existing;
     orders_insert_write_t insert;
     ord_metrics_slot_t *slot;
-    ord_store_conn_t *conn;
+    ord_db_t *conn;
     apr_size_t len = 0;
     apr_time_t now;
     int answer = OK;
@@ -349,8 +358,9 @@ static int handle_create(request_rec *r, const char *mount)
     }
     ord_metrics_leave(slot);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "ORD00050: storing order "
-                      "%s failed", order->order_id.text);
+        /* The writer logged the database's words (ORD00013). */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, "ORD00050: storing "
+                      "order %s failed", order->order_id.text);
         return orders_send_unavailable(r);
     }
     if (insert.created) {
@@ -366,7 +376,7 @@ static int handle_create(request_rec *r, const char *mount)
     conn = request_conn(r);
     if (!conn || ord_store_get(conn, r->pool, order->order_id.text, &existing)
                  != APR_SUCCESS) {
-        return orders_send_unavailable(r);
+        return orders_send_db_failure(r, "ORD00053", conn);
     }
     if (ord_order_same_content(order, existing)) {
         return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, existing));
@@ -381,15 +391,23 @@ static int handle_create(request_rec *r, const char *mount)
  * and *order set, or an answer already sent (404 or 503), whose handler
  * return value is *answer. */
 static apr_status_t fetch_order(request_rec *r, const char *order_id,
-                                ord_store_conn_t **conn, ord_order_t **order,
+                                ord_db_t **conn, ord_order_t **order,
                                 int *answer)
 {
-    ord_store_conn_t *c = request_conn(r);
+    ord_db_t *c;
     ord_order_t *o = NULL;
     apr_status_t rv;
 
+    /* No order can have an id that could not be placed (bytes that are not
+     * UTF-8 among them, which PostgreSQL refuses to compare): 404 without
+     * asking the database, rather than its failure as a 503. */
+    if (!ord_order_id_text_valid(order_id, strlen(order_id))) {
+        *answer = send_unknown_order(r);
+        return APR_NOTFOUND;
+    }
+    c = request_conn(r);
     if (!c) {
-        *answer = orders_send_unavailable(r);
+        *answer = orders_send_db_failure(r, "ORD00054", NULL);
         return APR_EGENERAL;
     }
     rv = ord_store_get(c, r->pool, order_id, &o);
@@ -398,7 +416,7 @@ static apr_status_t fetch_order(request_rec *r, const char *order_id,
         return APR_NOTFOUND;
     }
     if (rv != APR_SUCCESS) {
-        *answer = orders_send_unavailable(r);
+        *answer = orders_send_db_failure(r, "ORD00054", c);
         return rv;
     }
     *conn = c;
@@ -408,7 +426,7 @@ static apr_status_t fetch_order(request_rec *r, const char *order_id,
 
 static int handle_get(request_rec *r, const char *order_id)
 {
-    ord_store_conn_t *conn;
+    ord_db_t *conn;
     ord_order_t *order;
     int answer = OK;
 
@@ -423,7 +441,7 @@ static int handle_list(request_rec *r, const char *mount)
     const char *user = bound_user(r), *why = NULL, *next = NULL;
     apr_array_header_t *orders;
     ord_list_query_t query;
-    ord_store_conn_t *conn;
+    ord_db_t *conn;
     apr_int64_t last = 0;
 
     if (ord_query_parse_list(r->pool, r->args, &query, &why) != APR_SUCCESS) {
@@ -441,13 +459,9 @@ static int handle_list(request_rec *r, const char *mount)
         query.user_id = user;
     }
     conn = request_conn(r);
-    if (!conn) {
-        return orders_send_unavailable(r);
-    }
-    if (ord_store_list(conn, r->pool, &query, &orders, &last) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ORD00051: listing orders "
-                      "failed: %s", orders_store_error(conn));
-        return orders_send_unavailable(r);
+    if (!conn || ord_store_list(conn, r->pool, &query, &orders, &last)
+                 != APR_SUCCESS) {
+        return orders_send_db_failure(r, "ORD00051", conn);
     }
     if (last) {
         next = ord_query_next_link(r->pool, mount, &query, last);
@@ -462,7 +476,7 @@ typedef struct {
     apr_status_t rv;            /* APR_NOTFOUND: it was no longer Pending */
 } cancel_write_t;
 
-static apr_status_t write_cancel(ord_store_conn_t *c, apr_pool_t *p,
+static apr_status_t write_cancel(ord_db_t *c, apr_pool_t *p,
                                  void *arg)
 {
     cancel_write_t *w = arg;
@@ -474,7 +488,7 @@ static apr_status_t write_cancel(ord_store_conn_t *c, apr_pool_t *p,
 static int handle_cancel(request_rec *r, const char *order_id)
 {
     ord_metrics_slot_t *slot = orders_engine_slot();
-    ord_store_conn_t *conn;
+    ord_db_t *conn;
     ord_order_t *order;
     int answer = OK;
     apr_status_t rv;
@@ -491,11 +505,11 @@ static int handle_cancel(request_rec *r, const char *order_id)
         }
         ord_metrics_leave(slot);
         if (rv != APR_SUCCESS) {
-            return orders_send_unavailable(r);
+            return orders_send_unavailable(r);  /* the writer logged why */
         }
         /* Cancelled now, or claimed a moment ago: read what it is. */
         if (ord_store_get(conn, r->pool, order_id, &order) != APR_SUCCESS) {
-            return orders_send_unavailable(r);
+            return orders_send_db_failure(r, "ORD00055", conn);
         }
     }
     if (order->status == ORD_CANCELLED) {
@@ -517,7 +531,7 @@ typedef struct {
     int created;
 } batch_write_t;
 
-static apr_status_t write_batch(ord_store_conn_t *c, apr_pool_t *p, void *arg)
+static apr_status_t write_batch(ord_db_t *c, apr_pool_t *p, void *arg)
 {
     batch_write_t *w = arg;
 
@@ -532,7 +546,7 @@ typedef struct {
     int inserted;
 } insert_all_write_t;
 
-static apr_status_t write_insert_all(ord_store_conn_t *c, apr_pool_t *p,
+static apr_status_t write_insert_all(ord_db_t *c, apr_pool_t *p,
                                      void *arg)
 {
     insert_all_write_t *w = arg;
@@ -573,7 +587,7 @@ static int handle_populate(request_rec *r)
     batch.now = apr_time_now();
     batch.created = 0;
     if (orders_engine_write(r->server, write_batch, &batch) != APR_SUCCESS) {
-        return orders_send_unavailable(r);
+        return orders_send_unavailable(r);  /* the writer logged why */
     }
     if (!batch.created) {
         return orders_send_error(r, HTTP_CONFLICT,

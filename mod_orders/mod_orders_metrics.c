@@ -65,7 +65,7 @@ static const char *parse_query(request_rec *r, metrics_query_t *q)
 }
 
 /* The first ORDER_IDS_MAX + 1 ids of each status, oldest first. */
-static apr_status_t read_order_ids(request_rec *r, ord_store_conn_t *conn,
+static apr_status_t read_order_ids(request_rec *r, ord_db_t *conn,
                                    apr_array_header_t **ids)
 {
     int st;
@@ -109,28 +109,21 @@ int orders_metrics_handler(request_rec *r)
                      &snap);
     /* The text format has no place for ids: order_ids only adds to JSON. */
     if (query.cluster || (query.order_ids && !query.prometheus)) {
-        ord_store_conn_t conn;
+        ord_db_t conn;
         ap_dbd_t *dbd = ap_dbd_acquire(r);
-        if (!dbd) {
-            return orders_send_unavailable(r);
+        if (!dbd || orders_store_conn(dbd, &conn) != APR_SUCCESS) {
+            return orders_send_db_failure(r, "ORD00060", NULL);
         }
-        orders_store_conn(dbd, &conn);
         if (query.cluster) {
             ord_store_totals_t totals;
             if (ord_store_totals(&conn, r->pool, &totals) != APR_SUCCESS) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ORD00060: "
-                              "cluster metrics query failed: %s",
-                              orders_store_error(&conn));
-                return orders_send_unavailable(r);
+                return orders_send_db_failure(r, "ORD00060", &conn);
             }
             ord_metrics_use_totals(&snap, &totals);
         }
         if (query.order_ids && !query.prometheus
             && read_order_ids(r, &conn, ids) != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ORD00061: "
-                          "order_ids query failed: %s",
-                          orders_store_error(&conn));
-            return orders_send_unavailable(r);
+            return orders_send_db_failure(r, "ORD00061", &conn);
         }
     }
     if (query.prometheus) {

@@ -12,7 +12,6 @@
 
 #include <apr_strings.h>
 
-#include "ord_schema.h"
 #include "ord_store.h"
 
 #define ORDER_COLUMNS \
@@ -52,6 +51,15 @@ static const char sql_complete[] =
     "UPDATE orders SET status = 'Completed', completed_us = %lld, "
     "updated_us = %lld, lease_until_us = NULL "
     "WHERE order_id = %s AND status = 'Processing' AND claim_token = %s";
+
+static const char sql_claim_state[] =
+    "SELECT status, claim_token, created_us, started_us, completed_us "
+    "FROM orders WHERE order_id = %s";
+
+/* The holder renews its own lease; anyone takes one that ran out. */
+static const char sql_lease[] =
+    "UPDATE order_leases SET holder = %s, until_us = %lld "
+    "WHERE name = %s AND (holder = %s OR until_us < %lld)";
 
 static const char sql_orphans[] =
     "SELECT order_id, status FROM orders "
@@ -123,123 +131,6 @@ int ord_processing_bucket(apr_interval_time_t processing_us)
     return ORD_PROCESSING_BUCKETS - 1;
 }
 
-/* The statement for `sql`, prepared on this connection the first time it is
- * asked for and kept in the connection's own cache, keyed by its text. */
-static apr_status_t statement(ord_store_conn_t *c, const char *sql,
-                              apr_dbd_prepared_t **stmt)
-{
-    apr_dbd_prepared_t *found = apr_hash_get(c->prepared, sql,
-                                             APR_HASH_KEY_STRING);
-    const char *label;
-
-    if (found) {
-        *stmt = found;
-        return APR_SUCCESS;
-    }
-    /* PostgreSQL names prepared statements per connection: one name each. */
-    label = apr_psprintf(c->pool, "ord_%u", apr_hash_count(c->prepared));
-    c->last_error = apr_dbd_prepare(c->driver, c->pool, c->handle, sql,
-                                    label, &found);
-    if (c->last_error != 0) {
-        return APR_EGENERAL;
-    }
-    apr_hash_set(c->prepared, apr_pstrdup(c->pool, sql), APR_HASH_KEY_STRING,
-                 found);
-    *stmt = found;
-    return APR_SUCCESS;
-}
-
-static int is_sqlite(ord_store_conn_t *c);
-
-/* SQLite's "database schema has changed": apr_dbd's sqlite3 driver prepares
- * with the legacy sqlite3_prepare(), whose statements do not re-prepare
- * themselves, so one prepared before a schema change (another child creating
- * the schema at start-up) would fail for ever.  The driver reports it as
- * SQLITE_SCHEMA or as a plain SQLITE_ERROR with this message. */
-#define SQLITE_ERROR_CODE  1
-#define SQLITE_SCHEMA_CODE 17
-
-/* Forgets the cached statement for `sql` when it failed because the schema
- * changed under it; 1 when the caller should prepare it again and retry. */
-static int forget_if_stale(ord_store_conn_t *c, const char *sql)
-{
-    const char *msg;
-
-    if (!is_sqlite(c) || (c->last_error != SQLITE_SCHEMA_CODE
-                          && c->last_error != SQLITE_ERROR_CODE)) {
-        return 0;
-    }
-    msg = apr_dbd_error(c->driver, c->handle, c->last_error);
-    if (c->last_error == SQLITE_ERROR_CODE
-        && (!msg || !strstr(msg, "schema has changed"))) {
-        return 0;
-    }
-    apr_hash_set(c->prepared, sql, APR_HASH_KEY_STRING, NULL);
-    return 1;
-}
-
-static apr_status_t exec(ord_store_conn_t *c, apr_pool_t *p, const char *sql,
-                         const char **args, int nargs, int *nrows)
-{
-    apr_dbd_prepared_t *stmt;
-    apr_status_t rv;
-    int tries = 0;
-
-    do {
-        rv = statement(c, sql, &stmt);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        c->last_error = apr_dbd_pquery(c->driver, p, c->handle, nrows, stmt,
-                                       nargs, args);
-    } while (c->last_error != 0 && tries++ == 0 && forget_if_stale(c, sql));
-    return c->last_error ? APR_EGENERAL : APR_SUCCESS;
-}
-
-/* Runs a SELECT (or a RETURNING) and collects every row, as arrays of
- * column texts (NULL for SQL NULL). */
-static apr_status_t select_rows(ord_store_conn_t *c, apr_pool_t *p,
-                                const char *sql, const char **args, int nargs,
-                                int ncols, apr_array_header_t **rows)
-{
-    apr_dbd_prepared_t *stmt;
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    apr_array_header_t *out;
-    apr_status_t rv;
-    int got, tries = 0;
-
-    do {
-        rv = statement(c, sql, &stmt);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        res = NULL;
-        c->last_error = apr_dbd_pselect(c->driver, p, c->handle, &res, stmt,
-                                        0, nargs, args);
-    } while (c->last_error != 0 && tries++ == 0 && forget_if_stale(c, sql));
-    if (c->last_error != 0) {
-        return APR_EGENERAL;
-    }
-    out = apr_array_make(p, 4, sizeof(const char **));
-    while ((got = apr_dbd_get_row(c->driver, p, res, &row, -1)) == 0) {
-        const char **cols = apr_pcalloc(p, ncols * sizeof(*cols));
-        int i;
-        for (i = 0; i < ncols; i++) {
-            const char *v = apr_dbd_get_entry(c->driver, row, i);
-            cols[i] = v ? apr_pstrdup(p, v) : NULL;
-        }
-        APR_ARRAY_PUSH(out, const char **) = cols;
-    }
-    /* -1 is the normal end of the rows; anything else is a failure. */
-    if (got != -1) {
-        c->last_error = got;
-        return APR_EGENERAL;
-    }
-    *rows = out;
-    return APR_SUCCESS;
-}
-
 static const char *int64_text(apr_pool_t *p, apr_int64_t v)
 {
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
@@ -250,98 +141,25 @@ static apr_int64_t text_int64(const char *s)
     return s ? apr_atoi64(s) : 0;
 }
 
-static apr_status_t run(ord_store_conn_t *c, const char *sql)
+
+apr_status_t ord_store_ensure_schema(ord_db_t *c, apr_pool_t *p)
 {
-    int nrows = 0;
-
-    c->last_error = apr_dbd_query(c->driver, c->handle, &nrows, sql);
-    return c->last_error ? APR_EGENERAL : APR_SUCCESS;
-}
-
-static int is_sqlite(ord_store_conn_t *c)
-{
-    return strcmp(apr_dbd_name(c->driver), "sqlite3") == 0;
-}
-
-/* SQLITE_BUSY and SQLITE_LOCKED, as apr_dbd's sqlite3 driver returns them. */
-#define SQLITE_BUSY_CODE   5
-#define SQLITE_LOCKED_CODE 6
-/* How long BEGIN IMMEDIATE waits for another child's writer. */
-#define BEGIN_TRIES        2
-#define BEGIN_RETRY_DELAY  apr_time_from_msec(10)
-
-apr_status_t ord_store_begin(ord_store_conn_t *c)
-{
+    char *copy = apr_pstrdup(p, c->dialect->schema), *last = NULL, *one;
     apr_status_t rv;
-    int tries;
 
-    if (!is_sqlite(c)) {
-        return run(c, "BEGIN");
-    }
-    /* Another child's writer holds the lock for one batch at a time.  No
-     * busy_timeout: sqlite's busy handler would wait inside apr_dbd's
-     * process-wide mutex and stall every reader of this child; apr_dbd
-     * itself retries 16 times 100 ms with the mutex released, and one more
-     * round here makes about 3 s before the batch fails (503). */
-    for (tries = 0; tries < BEGIN_TRIES; tries++) {
-        rv = run(c, "BEGIN IMMEDIATE");
-        if (rv == APR_SUCCESS || (c->last_error != SQLITE_BUSY_CODE
-                                  && c->last_error != SQLITE_LOCKED_CODE)) {
-            return rv;
-        }
-        apr_sleep(BEGIN_RETRY_DELAY);
-    }
-    return rv;
-}
-
-apr_status_t ord_store_commit(ord_store_conn_t *c)
-{
-    return run(c, "COMMIT");
-}
-
-apr_status_t ord_store_rollback(ord_store_conn_t *c)
-{
-    return run(c, "ROLLBACK");
-}
-
-/* WAL is a property of the file, so it is set once, here, where the schema
- * is made, and not by every new connection (DBDInitSQL): a connection that
- * switches a file not yet in WAL mode needs the write lock, which another
- * child creating the schema holds, and mod_dbd then fails the connection. */
-static apr_status_t sqlite_use_wal(ord_store_conn_t *c, apr_pool_t *p)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    const char *mode = NULL;
-
-    c->last_error = apr_dbd_select(c->driver, p, c->handle, &res,
-                                   "PRAGMA journal_mode=WAL", 0);
-    if (c->last_error != 0) {
-        return APR_EGENERAL;
-    }
-    while (apr_dbd_get_row(c->driver, p, res, &row, -1) == 0) {
-        const char *v = apr_dbd_get_entry(c->driver, row, 0);
-        mode = v ? apr_pstrdup(p, v) : NULL;
-    }
-    return mode && strcasecmp(mode, "wal") == 0 ? APR_SUCCESS : APR_EGENERAL;
-}
-
-apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p)
-{
-    const char *script = is_sqlite(c) ? ord_schema_sqlite : ord_schema_pgsql;
-    char *copy = apr_pstrdup(p, script), *last = NULL, *one;
-    apr_status_t rv;
-    int nrows;
-
-    if (is_sqlite(c)) {
-        rv = sqlite_use_wal(c, p);
+    if (c->dialect->prologue) {
+        const char *answer = NULL;
+        rv = ord_db_value(c, p, c->dialect->prologue, &answer);
         if (rv != APR_SUCCESS) {
             return rv;
+        }
+        if (!answer || strcasecmp(answer, c->dialect->prologue_answer) != 0) {
+            return APR_EGENERAL;
         }
     }
     /* All of it or nothing, so that no other connection ever prepares a
      * statement against half a schema. */
-    rv = ord_store_begin(c);
+    rv = ord_db_begin(c);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -355,22 +173,18 @@ apr_status_t ord_store_ensure_schema(ord_store_conn_t *c, apr_pool_t *p)
         if (*s == '\0') {
             continue;
         }
-        c->last_error = apr_dbd_query(c->driver, c->handle, &nrows, s);
-        if (c->last_error != 0) {
-            rv = APR_EGENERAL;
+        rv = ord_db_run(c, s);
+        if (rv != APR_SUCCESS) {
             goto leave;
         }
     }
-    rv = ord_store_commit(c);
+    rv = ord_db_commit(c);
 leave:
-    if (rv != APR_SUCCESS) {
-        int error = c->last_error;  /* the failure, not the rollback's */
-        ord_store_rollback(c);
-        c->last_error = error;
+    if (rv != APR_SUCCESS && c->in_transaction) {
+        ord_db_rollback(c);     /* the first failure is kept */
     }
     return rv;
 }
-
 /* The INSERT_ARGS arguments of one row. */
 static void insert_args(apr_pool_t *p, const ord_order_t *o,
                         apr_time_t lease_until, const char **args)
@@ -387,7 +201,7 @@ static void insert_args(apr_pool_t *p, const ord_order_t *o,
     args[9] = int64_text(p, lease_until);
 }
 
-apr_status_t ord_store_insert(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_insert(ord_db_t *c, apr_pool_t *p,
                               const ord_order_t *o, apr_time_t lease_until,
                               int *created)
 {
@@ -396,14 +210,14 @@ apr_status_t ord_store_insert(ord_store_conn_t *c, apr_pool_t *p,
     apr_status_t rv;
 
     insert_args(p, o, lease_until, args);
-    rv = exec(c, p, sql_insert, args, INSERT_ARGS, &nrows);
+    rv = ord_db_exec(c, p, sql_insert, args, INSERT_ARGS, &nrows);
     if (rv == APR_SUCCESS) {
         *created = nrows == 1;
     }
     return rv;
 }
 
-apr_status_t ord_store_insert_all(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_insert_all(ord_db_t *c, apr_pool_t *p,
                                   ord_order_t *const *orders, int n,
                                   apr_time_t lease_until, int *inserted)
 {
@@ -428,7 +242,7 @@ apr_status_t ord_store_insert_all(ord_store_conn_t *c, apr_pool_t *p,
                         args + i * INSERT_ARGS);
         }
         sql = apr_pstrcat(p, sql, INSERT_TAIL, NULL);
-        rv = exec(c, p, sql, args, rows * INSERT_ARGS, &nrows);
+        rv = ord_db_exec(c, p, sql, args, rows * INSERT_ARGS, &nrows);
         if (rv != APR_SUCCESS) {
             *inserted = count;
             return rv;
@@ -463,13 +277,13 @@ static ord_order_t *row_to_order(apr_pool_t *p, const char **col)
     return o;
 }
 
-apr_status_t ord_store_get(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_get(ord_db_t *c, apr_pool_t *p,
                            const char *order_id, ord_order_t **order)
 {
     const char *args[1] = { order_id };
     apr_array_header_t *rows;
     ord_order_t *o;
-    apr_status_t rv = select_rows(c, p, sql_get, args, 1, 12, &rows);
+    apr_status_t rv = ord_db_select(c, p, sql_get, args, 1, 12, &rows);
 
     if (rv != APR_SUCCESS) {
         return rv;
@@ -485,7 +299,7 @@ apr_status_t ord_store_get(ord_store_conn_t *c, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t ord_store_list(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_list(ord_db_t *c, apr_pool_t *p,
                             const ord_list_query_t *q,
                             apr_array_header_t **orders, apr_int64_t *last)
 {
@@ -505,7 +319,7 @@ apr_status_t ord_store_list(ord_store_conn_t *c, apr_pool_t *p,
     args[n++] = apr_itoa(p, q->limit + 1);
     sql = q->has_status ? (q->user_id ? sql_list_status_user : sql_list_status)
                         : (q->user_id ? sql_list_user : sql_list_all);
-    rv = select_rows(c, p, sql, args, n, 13, &rows);
+    rv = ord_db_select(c, p, sql, args, n, 13, &rows);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -524,7 +338,7 @@ apr_status_t ord_store_list(ord_store_conn_t *c, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t ord_store_cancel(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_cancel(ord_db_t *c, apr_pool_t *p,
                               const char *order_id, apr_time_t now)
 {
     const char *args[2];
@@ -533,14 +347,14 @@ apr_status_t ord_store_cancel(ord_store_conn_t *c, apr_pool_t *p,
 
     args[0] = int64_text(p, now);
     args[1] = order_id;
-    rv = exec(c, p, sql_cancel, args, 2, &nrows);
+    rv = ord_db_exec(c, p, sql_cancel, args, 2, &nrows);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     return nrows == 1 ? APR_SUCCESS : APR_NOTFOUND;
 }
 
-apr_status_t ord_store_batch_create(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_batch_create(ord_db_t *c, apr_pool_t *p,
                                     const char *batch_id, int total_entries,
                                     apr_time_t now, int *created)
 {
@@ -551,7 +365,7 @@ apr_status_t ord_store_batch_create(ord_store_conn_t *c, apr_pool_t *p,
     args[0] = batch_id;
     args[1] = apr_itoa(p, total_entries);
     args[2] = int64_text(p, now);
-    rv = exec(c, p, sql_batch, args, 3, &nrows);
+    rv = ord_db_exec(c, p, sql_batch, args, 3, &nrows);
     if (rv == APR_SUCCESS) {
         *created = nrows == 1;
     }
@@ -559,12 +373,38 @@ apr_status_t ord_store_batch_create(ord_store_conn_t *c, apr_pool_t *p,
 }
 
 
-apr_status_t ord_store_claim(ord_store_conn_t *c, apr_pool_t *p,
+/* What the row of an order says of its claim, after a claim or a completion
+ * changed no row: only the row decides that the claim is lost. */
+static apr_status_t claim_state(ord_db_t *c, apr_pool_t *p,
+                                const char *order_id, const char ***cols)
+{
+    const char *args[1] = { order_id };
+    apr_array_header_t *rows;
+    apr_status_t rv = ord_db_select(c, p, sql_claim_state, args, 1, 5, &rows);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts != 1) {
+        return APR_NOTFOUND;
+    }
+    *cols = APR_ARRAY_IDX(rows, 0, const char **);
+    return APR_SUCCESS;
+}
+
+static int holds(const char **cols, const char *status, const char *token)
+{
+    return cols[0] && strcmp(cols[0], status) == 0
+           && cols[1] && strcmp(cols[1], token) == 0;
+}
+
+apr_status_t ord_store_claim(ord_db_t *c, apr_pool_t *p,
                              const char *order_id, ord_status_e from,
                              const char *token, apr_time_t now,
-                             apr_time_t lease_until, apr_time_t *created_at)
+                             apr_time_t lease_until, apr_time_t *created_at,
+                             apr_time_t *started_at)
 {
-    const char *args[6];
+    const char *args[6], **cols;
     apr_array_header_t *rows;
     apr_status_t rv;
 
@@ -574,25 +414,35 @@ apr_status_t ord_store_claim(ord_store_conn_t *c, apr_pool_t *p,
     args[3] = int64_text(p, lease_until);
     args[4] = order_id;
     args[5] = args[1];
-    rv = select_rows(c, p,
-                     from == ORD_PENDING ? sql_claim_pending
-                                         : sql_claim_expired,
-                     args, from == ORD_PENDING ? 5 : 6, 1, &rows);
+    rv = ord_db_select(c, p,
+                       from == ORD_PENDING ? sql_claim_pending
+                                           : sql_claim_expired,
+                       args, from == ORD_PENDING ? 5 : 6, 1, &rows);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (rows->nelts != 1) {
+    if (rows->nelts == 1) {
+        *created_at = text_int64(APR_ARRAY_IDX(rows, 0, const char **)[0]);
+        *started_at = now;
+        return APR_SUCCESS;
+    }
+    rv = claim_state(c, p, order_id, &cols);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!holds(cols, "Processing", token)) {
         return APR_NOTFOUND;
     }
-    *created_at = text_int64(APR_ARRAY_IDX(rows, 0, const char **)[0]);
+    *created_at = text_int64(cols[2]);
+    *started_at = text_int64(cols[3]);
     return APR_SUCCESS;
 }
 
-apr_status_t ord_store_complete(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_complete(ord_db_t *c, apr_pool_t *p,
                                 const char *order_id, const char *token,
-                                apr_time_t now)
+                                apr_time_t now, apr_time_t *completed_at)
 {
-    const char *args[4];
+    const char *args[4], **cols;
     int nrows = 0;
     apr_status_t rv;
 
@@ -600,14 +450,46 @@ apr_status_t ord_store_complete(ord_store_conn_t *c, apr_pool_t *p,
     args[1] = args[0];
     args[2] = order_id;
     args[3] = token;
-    rv = exec(c, p, sql_complete, args, 4, &nrows);
+    rv = ord_db_exec(c, p, sql_complete, args, 4, &nrows);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return nrows == 1 ? APR_SUCCESS : APR_NOTFOUND;
+    if (nrows == 1) {
+        *completed_at = now;
+        return APR_SUCCESS;
+    }
+    rv = claim_state(c, p, order_id, &cols);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (!holds(cols, "Completed", token)) {
+        return APR_NOTFOUND;
+    }
+    *completed_at = text_int64(cols[4]);
+    return APR_SUCCESS;
 }
 
-apr_status_t ord_store_orphans(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_lease(ord_db_t *c, apr_pool_t *p, const char *name,
+                             const char *holder, apr_time_t now,
+                             apr_time_t until, int *held)
+{
+    const char *args[5];
+    int nrows = 0;
+    apr_status_t rv;
+
+    args[0] = holder;
+    args[1] = int64_text(p, until);
+    args[2] = name;
+    args[3] = holder;
+    args[4] = int64_text(p, now);
+    rv = ord_db_exec(c, p, sql_lease, args, 5, &nrows);
+    if (rv == APR_SUCCESS) {
+        *held = nrows == 1;
+    }
+    return rv;
+}
+
+apr_status_t ord_store_orphans(ord_db_t *c, apr_pool_t *p,
                                apr_time_t now, int max,
                                apr_array_header_t **orphans)
 {
@@ -618,7 +500,7 @@ apr_status_t ord_store_orphans(ord_store_conn_t *c, apr_pool_t *p,
 
     args[0] = int64_text(p, now);
     args[1] = apr_itoa(p, max);
-    rv = select_rows(c, p, sql_orphans, args, 2, 2, &rows);
+    rv = ord_db_select(c, p, sql_orphans, args, 2, 2, &rows);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -635,12 +517,12 @@ apr_status_t ord_store_orphans(ord_store_conn_t *c, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t ord_store_totals(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_totals(ord_db_t *c, apr_pool_t *p,
                               ord_store_totals_t *totals)
 {
     apr_array_header_t *rows;
     ord_store_totals_t t;
-    apr_status_t rv = select_rows(c, p, sql_totals, NULL, 0, 4, &rows);
+    apr_status_t rv = ord_db_select(c, p, sql_totals, NULL, 0, 4, &rows);
     int i;
 
     if (rv != APR_SUCCESS) {
@@ -659,7 +541,7 @@ apr_status_t ord_store_totals(ord_store_conn_t *c, apr_pool_t *p,
             t.from_creation_us_sum = (apr_uint64_t)text_int64(col[3]);
         }
     }
-    rv = select_rows(c, p, sql_histogram, NULL, 0, ORD_PROCESSING_BUCKETS,
+    rv = ord_db_select(c, p, sql_histogram, NULL, 0, ORD_PROCESSING_BUCKETS,
                      &rows);
     if (rv != APR_SUCCESS) {
         return rv;
@@ -677,7 +559,7 @@ apr_status_t ord_store_totals(ord_store_conn_t *c, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t ord_store_order_ids(ord_store_conn_t *c, apr_pool_t *p,
+apr_status_t ord_store_order_ids(ord_db_t *c, apr_pool_t *p,
                                  ord_status_e status, int max,
                                  apr_array_header_t **ids)
 {
@@ -688,7 +570,7 @@ apr_status_t ord_store_order_ids(ord_store_conn_t *c, apr_pool_t *p,
 
     args[0] = ord_status_name(status);
     args[1] = apr_itoa(p, max);
-    rv = select_rows(c, p, sql_order_ids, args, 2, 1, &rows);
+    rv = ord_db_select(c, p, sql_order_ids, args, 2, 1, &rows);
     if (rv != APR_SUCCESS) {
         return rv;
     }

@@ -81,38 +81,66 @@ struct ord_writer_t {
     apr_pool_t *pool;
 };
 
-/* Runs one batch in one transaction and sets every ticket's outcome. */
-static void run_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p)
+/* Runs the batch once in one transaction.  APR_SUCCESS when it committed;
+ * otherwise the failure, with *may_retry set when nothing can have taken
+ * effect and the failure was the session's (it ended, or lost its prepared
+ * statements), so that the same batch on a new session should succeed. */
+static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
+                              int *may_retry)
 {
-    ord_store_conn_t *conn = w->open(w->ctx, p);
-    apr_status_t failed = APR_SUCCESS;
+    ord_db_t *conn = w->open(w->ctx, p);
+    apr_status_t rv;
     ticket_t *t;
 
+    *may_retry = 0;
     if (!conn) {
-        failed = APR_EGENERAL;
-        goto leave;
+        return APR_EGENERAL;
     }
-    if (ord_store_begin(conn) != APR_SUCCESS) {
-        failed = APR_EGENERAL;
-        w->close(w->ctx, conn);
-        goto leave;
-    }
-    for (t = batch; t; t = t->next) {
+    rv = ord_db_begin(conn);
+    for (t = batch; rv == APR_SUCCESS && t; t = t->next) {
         t->rv = t->fn(conn, p, t->arg);
         if (t->rv != APR_SUCCESS) {
             /* The transaction is lost: the rest need not run. */
-            failed = APR_EGENERAL;
-            break;
+            rv = APR_EGENERAL;
         }
     }
-    if (failed == APR_SUCCESS) {
-        failed = ord_store_commit(conn);
+    if (rv == APR_SUCCESS) {
+        /* A COMMIT whose answer did not come (the session was lost) may
+         * have committed: never run again, and say that it is unknown.  A
+         * COMMIT the database refused (a full disk) committed nothing. */
+        if (ord_db_commit(conn) != APR_SUCCESS) {
+            rv = ord_db_fault(conn) == ORD_DB_LOST ? APR_INCOMPLETE
+                                                   : APR_EGENERAL;
+        }
     }
-    if (failed != APR_SUCCESS) {
-        ord_store_rollback(conn);
+    else {
+        ord_db_fault_e fault = ord_db_fault(conn);
+        *may_retry = (fault == ORD_DB_STALE || fault == ORD_DB_LOST);
+        if (conn->in_transaction) {
+            ord_db_rollback(conn);  /* keeps the first failure */
+        }
     }
-    w->close(w->ctx, conn);
-leave:
+    w->close(w->ctx, conn, rv);
+    return rv;
+}
+
+/* Runs one batch and sets every ticket's outcome.  A batch that failed
+ * only because its session had ended runs once more, on the session the
+ * next connection has: a database restart or a killed connection then
+ * costs the requests of that batch nothing. */
+static void run_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p)
+{
+    apr_status_t failed;
+    int may_retry = 0;
+    ticket_t *t;
+
+    failed = try_batch(w, batch, p, &may_retry);
+    if (failed != APR_SUCCESS && may_retry) {
+        for (t = batch; t; t = t->next) {
+            t->rv = APR_SUCCESS;
+        }
+        failed = try_batch(w, batch, p, &may_retry);
+    }
     for (t = batch; t; t = t->next) {
         if (failed != APR_SUCCESS && t->rv == APR_SUCCESS) {
             t->rv = failed;

@@ -12,7 +12,12 @@
  * what it wrote is durable when it answers.
  *
  * The transaction is all or nothing: when one write or the commit fails,
- * every write of that batch reports the failure and none took effect.
+ * every write of that batch reports the failure and none took effect (or,
+ * for a COMMIT whose answer was lost with its connection, perhaps all did:
+ * the writes are conditional, so a client's or a job's retry settles it).
+ * A batch that failed only because its session ended before COMMIT is run
+ * once more on a new session, so writes must be safe to run again after a
+ * rollback (they report through their argument, set anew on each run).
  *
  * Thread-safety: ord_writer_submit may be called from any thread.
  */
@@ -27,12 +32,14 @@ typedef struct ord_writer_t ord_writer_t;
 
 /* One write, run on the writer's connection inside its transaction.  It
  * reports what it did through its argument; an error fails the batch. */
-typedef apr_status_t ord_write_fn(ord_store_conn_t *conn, apr_pool_t *p,
+typedef apr_status_t ord_write_fn(ord_db_t *conn, apr_pool_t *p,
                                   void *arg);
 
-/* How the writer borrows a connection for one batch, and gives it back. */
-typedef ord_store_conn_t *ord_writer_open_fn(void *ctx, apr_pool_t *p);
-typedef void ord_writer_close_fn(void *ctx, ord_store_conn_t *conn);
+/* How the writer borrows a connection for one batch, and gives it back
+ * with the batch's outcome (the connection's first failure says why). */
+typedef ord_db_t *ord_writer_open_fn(void *ctx, apr_pool_t *p);
+typedef void ord_writer_close_fn(void *ctx, ord_db_t *conn,
+                                 apr_status_t outcome);
 
 /* Starts the writer thread in `p`; a batch holds at most `max_batch`
  * writes. */
@@ -42,8 +49,9 @@ apr_status_t ord_writer_create(ord_writer_t **writer, apr_pool_t *p,
 
 /* Runs `fn(conn, p, arg)` in the next batch and returns once that batch has
  * committed (APR_SUCCESS) or failed (the write's own error, APR_EGENERAL
- * when the commit or another write of the batch failed, APR_EOF when the
- * writer is stopping).  `p` is the batch's scratch pool, gone afterwards. */
+ * when another write of the batch or the database failed, APR_INCOMPLETE
+ * when the COMMIT's answer was lost and it may or may not have committed,
+ * APR_EOF when the writer is stopping).  `p` is the batch's scratch pool, gone afterwards. */
 apr_status_t ord_writer_submit(ord_writer_t *writer, ord_write_fn *fn,
                                void *arg);
 

@@ -28,3 +28,13 @@ CREATE TABLE IF NOT EXISTS order_batches (
     total_entries BIGINT NOT NULL,
     created_us    BIGINT NOT NULL
 );
+-- Leases of jobs that one child of one server does at a time (the recovery
+-- pass): a holder keeps its lease by renewing it, and once a holder stops
+-- renewing (killed, hung, stopped) another takes it over when it runs out.
+CREATE TABLE IF NOT EXISTS order_leases (
+    name     TEXT    NOT NULL PRIMARY KEY,
+    holder   TEXT    NOT NULL,
+    until_us BIGINT NOT NULL
+);
+INSERT INTO order_leases (name, holder, until_us) VALUES ('recovery', '', 0)
+    ON CONFLICT (name) DO NOTHING;

@@ -35,7 +35,7 @@ typedef struct {
     apr_pool_t *pool;       /* per test; the connection lives here */
     char dir[64];
     const char *path;
-    ord_store_conn_t conn;
+    ord_db_t conn;
     int open;
 } fixture_t;
 
@@ -77,8 +77,10 @@ static int open_db(void **state, int with_schema)
         return -1;
     }
     fx->open = 1;
-    fx->conn.prepared = apr_hash_make(fx->pool);
-    fx->conn.pool = fx->pool;
+    if (ord_db_init(&fx->conn, fx->conn.driver, fx->conn.handle,
+                    apr_hash_make(fx->pool), fx->pool) != APR_SUCCESS) {
+        return -1;
+    }
     *state = fx;
     if (with_schema
         && ord_store_ensure_schema(&fx->conn, fx->pool) != APR_SUCCESS) {
@@ -223,16 +225,19 @@ static apr_status_t claim(fixture_t *fx, const char *id, ord_status_e from,
                           const char *token, apr_time_t now,
                           apr_time_t lease, apr_time_t *created_at)
 {
-    apr_time_t ignored = -1;
+    apr_time_t ignored = -1, started = -1;
 
     return ord_store_claim(&fx->conn, fx->pool, id, from, token, now, lease,
-                           created_at ? created_at : &ignored);
+                           created_at ? created_at : &ignored, &started);
 }
 
 static apr_status_t complete(fixture_t *fx, const char *id, const char *token,
                              apr_time_t now)
 {
-    return ord_store_complete(&fx->conn, fx->pool, id, token, now);
+    apr_time_t completed = -1;
+
+    return ord_store_complete(&fx->conn, fx->pool, id, token, now,
+                              &completed);
 }
 
 static apr_array_header_t *orphans(fixture_t *fx, apr_time_t now, int max)
@@ -745,16 +750,44 @@ static void test_complete_sets_completed_status_and_times(void **state)
     assert_int_equal(got->total_amount.scale, 2);
 }
 
-static void test_complete_twice_is_notfound(void **state)
+/* A completion is lost only when the row says so: the same claim completing
+ * again (its first answer was lost with a connection) is told the first
+ * completion's time and changes nothing; another claim is told it lost. */
+static void test_complete_twice_reports_the_first_completion(void **state)
 {
     fixture_t *fx = *state;
+    apr_time_t at = -1;
 
     insert_new(fx, "ORD1", CREATED, LEASE);
     assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
                            NULL), APR_SUCCESS);
     assert_int_equal(complete(fx, "ORD1", "A", 2750000), APR_SUCCESS);
-    assert_int_equal(complete(fx, "ORD1", "A", 2800000), APR_NOTFOUND);
+    assert_int_equal(ord_store_complete(&fx->conn, fx->pool, "ORD1", "A",
+                                        2800000, &at), APR_SUCCESS);
+    assert_int_equal(at, 2750000);
+    assert_int_equal(complete(fx, "ORD1", "B", 2900000), APR_NOTFOUND);
     assert_int_equal(get_ok(fx, "ORD1")->completed_at, 2750000);
+    assert_int_equal(get_ok(fx, "ORD1")->updated_at, 2750000);
+}
+
+/* The same for a claim: claimed again under its own token, it is still
+ * this claim's, with its first time; under another token it is lost. */
+static void test_claim_twice_reports_the_first_claim(void **state)
+{
+    fixture_t *fx = *state;
+    apr_time_t created = -1, started = -1;
+
+    insert_new(fx, "ORD1", CREATED, LEASE);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
+                           NULL), APR_SUCCESS);
+    assert_int_equal(ord_store_claim(&fx->conn, fx->pool, "ORD1",
+                                     ORD_PENDING, "A", 1600000, 3100000,
+                                     &created, &started), APR_SUCCESS);
+    assert_int_equal(created, CREATED);
+    assert_int_equal(started, 1500000);
+    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "B", 1700000, 3200000,
+                           NULL), APR_NOTFOUND);
+    assert_int_equal(get_ok(fx, "ORD1")->processing_started_at, 1500000);
 }
 
 static void test_complete_of_unclaimed_or_unknown_order_is_notfound(
@@ -1546,7 +1579,7 @@ static void test_insert_all_250_orders(void **state)
     fixture_t *fx = *state;
     ord_order_t **list = make_orders(fx, "B", 1, 250);
     apr_array_header_t *ids = NULL;
-    unsigned int statements = apr_hash_count(fx->conn.prepared);
+    unsigned int statements = ord_db_statement_count(&fx->conn);
     int inserted = -1;
     static const int probe[] = { 1, 99, 100, 101, 200, 201, 250 };
     size_t i;
@@ -1556,7 +1589,7 @@ static void test_insert_all_250_orders(void **state)
     assert_int_equal(inserted, 250);
     assert_int_equal(count_rows(fx), 250);
     /* More than one statement (a hundred rows each). */
-    assert_true(apr_hash_count(fx->conn.prepared) >= statements + 2);
+    assert_true(ord_db_statement_count(&fx->conn) >= statements + 2);
     for (i = 0; i < sizeof(probe) / sizeof(probe[0]); i++) {
         check_made_order(fx, "B", probe[i]);
     }
@@ -1872,17 +1905,17 @@ static void test_statements_are_prepared_once_per_connection(void **state)
     unsigned int after_first;
 
     insert_new(fx, "ORD1", CREATED, LEASE);
-    after_first = apr_hash_count(fx->conn.prepared);
+    after_first = ord_db_statement_count(&fx->conn);
     assert_true(after_first >= 1);
     insert_new(fx, "ORD2", CREATED, LEASE);
     insert_new(fx, "ORD3", CREATED, LEASE);
-    assert_int_equal(apr_hash_count(fx->conn.prepared), after_first);
+    assert_int_equal(ord_db_statement_count(&fx->conn), after_first);
 
     get_ok(fx, "ORD1");
-    after_first = apr_hash_count(fx->conn.prepared);
+    after_first = ord_db_statement_count(&fx->conn);
     get_ok(fx, "ORD2");
     get_ok(fx, "ORD3");
-    assert_int_equal(apr_hash_count(fx->conn.prepared), after_first);
+    assert_int_equal(ord_db_statement_count(&fx->conn), after_first);
 }
 
 #define STEST(f) cmocka_unit_test_setup_teardown(f, setup_with_schema, \
@@ -1913,7 +1946,8 @@ int main(void)
         STEST(test_claim_of_cancelled_order_is_notfound),
         STEST(test_complete_with_lost_token_is_notfound_and_new_token_wins),
         STEST(test_complete_sets_completed_status_and_times),
-        STEST(test_complete_twice_is_notfound),
+        STEST(test_complete_twice_reports_the_first_completion),
+        STEST(test_claim_twice_reports_the_first_claim),
         STEST(test_complete_of_unclaimed_or_unknown_order_is_notfound),
         STEST(test_orphans_lists_unfinished_orders_whose_lease_ended),
         STEST(test_orphans_are_oldest_lease_first_and_at_most_max),

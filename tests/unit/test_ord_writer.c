@@ -27,12 +27,12 @@
 typedef struct {
     apr_pool_t *pool;
     char dir[64];
-    ord_store_conn_t conn;
+    ord_db_t conn;
     int refuse_open;            /* the open callback fails */
     volatile apr_uint32_t batches;
 } fixture_t;
 
-static ord_store_conn_t *open_conn(void *ctx, apr_pool_t *p)
+static ord_db_t *open_conn(void *ctx, apr_pool_t *p)
 {
     fixture_t *fx = ctx;
 
@@ -40,8 +40,9 @@ static ord_store_conn_t *open_conn(void *ctx, apr_pool_t *p)
     return fx->refuse_open ? NULL : &fx->conn;
 }
 
-static void close_conn(void *ctx, ord_store_conn_t *conn)
+static void close_conn(void *ctx, ord_db_t *conn, apr_status_t outcome)
 {
+    (void)outcome;
     (void)ctx;
     (void)conn;
 }
@@ -63,8 +64,10 @@ static int setup(void **state)
            != APR_SUCCESS) {
         return -1;
     }
-    fx->conn.prepared = apr_hash_make(fx->pool);
-    fx->conn.pool = fx->pool;
+    if (ord_db_init(&fx->conn, fx->conn.driver, fx->conn.handle,
+                    apr_hash_make(fx->pool), fx->pool) != APR_SUCCESS) {
+        return -1;
+    }
     if (ord_store_ensure_schema(&fx->conn, fx->pool) != APR_SUCCESS) {
         return -1;
     }
@@ -114,7 +117,7 @@ typedef struct {
     int fail;                   /* this write fails on purpose */
 } insert_t;
 
-static apr_status_t write_insert(ord_store_conn_t *c, apr_pool_t *p,
+static apr_status_t write_insert(ord_db_t *c, apr_pool_t *p,
                                  void *arg)
 {
     insert_t *w = arg;
@@ -211,7 +214,7 @@ static void test_submit_returns_after_commit(void **state)
  * submissions gather into one batch. */
 static volatile apr_uint32_t gate_open;
 
-static apr_status_t write_gate(ord_store_conn_t *c, apr_pool_t *p, void *arg)
+static apr_status_t write_gate(ord_db_t *c, apr_pool_t *p, void *arg)
 {
     while (!apr_atomic_read32(&gate_open)) {
         apr_sleep(1000);
@@ -270,7 +273,7 @@ typedef struct {
     volatile apr_uint32_t *calls;
 } posted_t;
 
-static apr_status_t write_posted(ord_store_conn_t *c, apr_pool_t *p,
+static apr_status_t write_posted(ord_db_t *c, apr_pool_t *p,
                                  void *arg)
 {
     posted_t *pw = arg;

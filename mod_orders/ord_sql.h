@@ -1,0 +1,46 @@
+/*
+ * ord_sql: what differs between the SQL databases, one file per apr_dbd
+ * driver (ord_sql_sqlite3.c, ord_sql_pgsql.c).  Everything else speaks the
+ * SQL all of them share.  A new database is one more file and one more
+ * line in ord_sql_for().
+ *
+ * A dialect is constant data and pure functions: safe from any thread.
+ */
+#ifndef ORD_SQL_H
+#define ORD_SQL_H
+
+/* What a failure of the database means for whoever sees it. */
+typedef enum {
+    ORD_DB_FAILED = 1,  /* this statement failed; the session is fine */
+    ORD_DB_BUSY,        /* another writer holds the database: try later */
+    ORD_DB_FULL,        /* the disk (or a quota) is full */
+    ORD_DB_STALE,       /* a prepared statement is gone: prepare it again */
+    ORD_DB_LOST         /* the session is gone: reset or replace it */
+} ord_db_fault_e;
+
+typedef struct {
+    const char *driver;     /* apr_dbd's name for it */
+    const char *schema;     /* the text of sql/<name>.sql */
+    /* Opens the writer's transaction: SQLite's BEGIN IMMEDIATE takes the
+     * write lock at once rather than midway. */
+    const char *begin;
+    /* Before the schema, once per database file (NULL: nothing), and the
+     * answer it must give. */
+    const char *prologue;
+    const char *prologue_answer;
+    /* The meaning of a failure, from the driver's code and words (the
+     * words may be NULL). */
+    ord_db_fault_e (*classify)(int code, const char *message);
+} ord_sql_dialect_t;
+
+extern const ord_sql_dialect_t ord_sql_sqlite3;
+extern const ord_sql_dialect_t ord_sql_pgsql;
+
+/* The dialect of an apr_dbd driver by its name, NULL for one we do not
+ * speak. */
+const ord_sql_dialect_t *ord_sql_for(const char *driver_name);
+
+/* A short name of a fault for the log ("connection lost", ...). */
+const char *ord_sql_fault_name(ord_db_fault_e fault);
+
+#endif /* ORD_SQL_H */
