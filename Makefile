@@ -24,8 +24,9 @@ DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
 PURE_SRC := $(addprefix mod_orders/,ord_order.c ord_json.c ord_route.c ord_db.c \
               ord_sql.c ord_sql_sqlite3.c ord_sql_pgsql.c ord_incident.c \
               ord_queue.c ord_metrics.c ord_store.c ord_query.c ord_writer.c \
-              ord_prometheus.c)
-GLUE_SRC := $(addprefix mod_orders/,mod_orders.c mod_orders_config.c mod_orders_engine.c \
+              ord_prometheus.c ord_job.c ord_json_render.c ord_store_read.c \
+              ord_totals.c)
+GLUE_SRC := $(addprefix mod_orders/,mod_orders.c mod_orders_config.c mod_orders_engine.c mod_orders_dbd.c mod_orders_recovery.c mod_orders_http.c mod_orders_populate.c \
               mod_orders_handler.c mod_orders_metrics.c)
 HEADERS  := $(wildcard mod_orders/*.h) mod_orders/ord_schema.h
 

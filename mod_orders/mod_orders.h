@@ -2,9 +2,12 @@
  * mod_orders glue: what the Apache-facing files share.
  *
  * The module record lives in mod_orders.c; directives in
- * mod_orders_config.c; the processing engine (queue, jobs, recovery) in
- * mod_orders_engine.c; the two handlers in mod_orders_handler.c and
- * mod_orders_metrics.c.  Everything with logic in it is in the ord_* units.
+ * mod_orders_config.c; mod_dbd's connections in mod_orders_dbd.c; the
+ * per-child engine and its domain calls in mod_orders_engine.c; the schema
+ * load and the recovery pass in mod_orders_recovery.c; answers, bodies and
+ * the mount in mod_orders_http.c; the two handlers in mod_orders_handler.c
+ * and mod_orders_metrics.c.  Everything with logic in it is in the ord_*
+ * units.
  */
 #ifndef MOD_ORDERS_H
 #define MOD_ORDERS_H
@@ -50,9 +53,15 @@ orders_server_conf_t orders_server_settings(server_rec *s);
 /* The counter table every child shares (set in post_config). */
 extern ord_metrics_t *orders_metrics;
 
+/* mod_orders_dbd.c: mod_dbd's connections as ord_db connections. */
+void orders_dbd_register_mutex(apr_pool_t *pconf);
+apr_status_t orders_dbd_post_config(apr_pool_t *pconf, server_rec *s);
+apr_status_t orders_dbd_child_init(apr_pool_t *pchild);
 /* A connection of mod_dbd's, seen by the store (APR_ENOTIMPL: a driver
  * mod_orders does not speak). */
 apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn);
+/* The request's connection (ap_dbd_acquire), NULL when there is none. */
+ord_db_t *orders_request_conn(request_rec *r);
 /* The driver's words for the connection's first failure, for the log. */
 const char *orders_store_error(ord_db_t *conn);
 /* Logs a failure of the database (conn NULL: no connection to be had)
@@ -62,40 +71,74 @@ void orders_db_failed(server_rec *s, request_rec *r, const char *tag,
                       const ord_db_t *conn);
 /* A use of the database that worked: ends an incident, logging that. */
 void orders_db_ok(server_rec *s);
+/* The writer's connection for one batch (ord_writer_open_fn/close_fn; the
+ * context is the server_rec). */
+ord_db_t *orders_dbd_writer_open(void *ctx, apr_pool_t *p);
+void orders_dbd_writer_close(void *ctx, ord_db_t *conn, apr_status_t outcome);
 
-/* Engine (mod_orders_engine.c). */
+/* mod_orders_engine.c: this child's engine and its domain calls.  Each
+ * returns APR_EINIT when the child has no engine (nothing was written). */
+typedef struct orders_engine_t orders_engine_t;
 void orders_engine_register_mutex(apr_pool_t *pconf);
 int orders_engine_post_config(apr_pool_t *pconf, server_rec *s);
 void orders_engine_child_init(apr_pool_t *pchild, server_rec *s);
-/* Hands a stored Pending order to this child's queue; when the queue is
- * full the order waits in the database for the recovery pass. */
-void orders_engine_enqueue(server_rec *s, const char *order_id);
-/* Runs one write through this child's writer (group commit) and returns
- * once it is committed; see ord_writer.h. */
-apr_status_t orders_engine_write(server_rec *s, ord_write_fn *fn, void *arg);
-
-/* Writes shared by the handler and the engine: each wraps one ord_store
- * call, reporting the store's own outcome (APR_NOTFOUND included) in `rv`
- * and failing the batch only when the database did. */
-typedef struct {
-    const ord_order_t *order;
-    apr_time_t lease_until;
-    int created;
-} orders_insert_write_t;
-apr_status_t orders_write_insert(ord_db_t *c, apr_pool_t *p,
-                                 void *arg);
-
-/* This child's metrics slot, to bracket transitions (NULL: no engine). */
+/* Stores a new order (durable once this returns) and starts its processing
+ * here: *created 1, or 0 when its order_id exists already (nothing
+ * written).  Otherwise a failure: APR_INCOMPLETE when the COMMIT's answer
+ * was lost (it may be stored: the client's retry tells). */
+apr_status_t orders_engine_create(const ord_order_t *order, int *created);
+/* Pending -> Cancelled: APR_SUCCESS, APR_NOTFOUND when no longer Pending,
+ * or a failure. */
+apr_status_t orders_engine_cancel(const char *order_id);
+/* Records the batch (APR_EEXIST: used before), then stores `total` random
+ * orders in chunks (each all or none) and queues them: *stored of them;
+ * a sentence in `errors` (const char *) per chunk that failed
+ * (mod_orders_populate.c). */
+apr_status_t orders_engine_populate(apr_pool_t *p, const char *batch_id,
+                                    int total, int *stored,
+                                    apr_array_header_t *errors);
+/* A stored Pending order to this engine's queue; when the queue is full
+ * (or the child stopping) it waits in the database for the recovery pass. */
+void orders_engine_enqueue(orders_engine_t *e, const char *order_id);
+server_rec *orders_engine_server(orders_engine_t *e);
+/* This child's metrics slot (NULL: no engine). */
 ord_metrics_slot_t *orders_engine_slot(void);
-/* How long the accepting child owns a new order before recovery may take
- * it. */
-apr_interval_time_t orders_engine_intake_lease(server_rec *s);
+/* For the recovery pass: the engine, held until _release (NULL when there
+ * is none or it is stopping); its holder name (token prefix, unique to
+ * this child across servers); the room left in its queue; a write through
+ * its writer (waits for the commit); an orphan's job started. */
+orders_engine_t *orders_engine_acquire(void);
+void orders_engine_release(void);
+const char *orders_engine_holder(orders_engine_t *e);
+int orders_engine_room(orders_engine_t *e);
+apr_status_t orders_engine_write(orders_engine_t *e, ord_write_fn *fn,
+                                 void *arg);
+apr_status_t orders_engine_take_over(orders_engine_t *e, const char *order_id,
+                                     ord_status_e from);
 
-/* Handlers, and the filter that keeps body errors JSON. */
-void orders_register_filters(void);
+/* mod_orders_recovery.c: the schema and counter load, the recovery pass. */
+void orders_recovery_register_mutex(apr_pool_t *pconf);
+int orders_recovery_post_config(apr_pool_t *pconf, server_rec *s);
+apr_status_t orders_recovery_child_init(apr_pool_t *pchild);
+/* Makes sure the schema exists and the shared counters hold the table's
+ * figures for this server generation (the first child of a generation
+ * does it; the others find it done). */
+apr_status_t orders_recovery_load(server_rec *s, apr_pool_t *p);
+
+/* Handlers (mod_orders_handler.c, mod_orders_metrics.c). */
 int orders_handler(request_rec *r);
 int orders_metrics_handler(request_rec *r);
 void orders_metrics_register_hooks(void);
+
+/* mod_orders_http.c: answers, bodies, the mount.  The filter keeps body
+ * errors JSON. */
+void orders_register_filters(void);
+/* Takes the request's JSON body: APR_SUCCESS with *body set, or an error
+ * already answered, whose handler return value is *answer. */
+apr_status_t orders_receive_json_body(request_rec *r, const char **body,
+                                      apr_size_t *len, int *answer);
+/* Where the collection is mounted (the <Location> that set the handler). */
+const char *orders_mount_of(request_rec *r);
 
 /* Sends `body` as application/json with `status`, and returns OK so that
  * Apache does not replace the body with its own HTML. */
@@ -104,8 +147,12 @@ int orders_send_error(request_rec *r, int status, const char *message);
 /* 503 with Retry-After: the database cannot answer now. */
 int orders_send_unavailable(request_rec *r);
 /* The same, for a failure of `conn` (NULL: none to be had), logged under
- * `tag` through orders_db_failed: every 503 of a request goes here. */
+ * `tag` through orders_db_failed: every 503 of a read goes here. */
 int orders_send_db_failure(request_rec *r, const char *tag,
                            const ord_db_t *conn);
+/* The same for a write through the engine that failed with `rv` (the
+ * writer logged the database's words). */
+int orders_send_write_failure(request_rec *r, const char *tag,
+                              apr_status_t rv);
 
 #endif /* MOD_ORDERS_H */

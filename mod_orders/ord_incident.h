@@ -13,12 +13,12 @@
 #include <apr.h>
 
 typedef struct {
-    volatile apr_uint32_t kind;     /* 0: healthy; else the failure's kind */
+    volatile apr_uint32_t kinds;    /* one bit per kind seen; 0: healthy */
     volatile apr_uint32_t failures; /* in the incident under way */
 } ord_incident_t;
 
-/* Counts a failure of `kind` (non-zero); 1 when the caller should log it
- * in full (the first of an incident, or a new kind), 0 when it was said. */
+/* Counts a failure of `kind` (1 to 31); 1 when the caller should log it in
+ * full (the first of its kind in this incident), 0 when it was said. */
 int ord_incident_failed(ord_incident_t *in, apr_uint32_t kind);
 
 /* A success: the number of failures of the incident that it ends (log that

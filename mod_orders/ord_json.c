@@ -1,6 +1,6 @@
 /*
- * ord_json: strict parsing of an order body and rendering of orders and
- * errors with json-c.  See ord_json.h for the contract.
+ * ord_json: strict parsing of an order body (and of populate's) with
+ * json-c.  Rendering is ord_json_render.c.  See ord_json.h.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +15,6 @@
  * level more is let through so that an object or array in item_ids gets a
  * message naming the field; anything deeper the tokener refuses itself. */
 #define ORD_JSON_MAX_DEPTH 4
-
-#define ORD_JSON_OUT_FLAGS \
-    (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
-
-/* The text of `obj`, copied into the pool; `obj` is put. */
-static const char *to_text(apr_pool_t *p, json_object *obj)
-{
-    const char *out = apr_pstrdup(p, json_object_to_json_string_ext(
-                                         obj, ORD_JSON_OUT_FLAGS));
-    json_object_put(obj);
-    return out;
-}
 
 static const char *const known_fields[] = {
     "order_id", "user_id", "item_ids", "total_amount", "status", NULL
@@ -494,128 +482,4 @@ apr_status_t ord_json_parse_populate(apr_pool_t *p, const char *body,
 leave:
     json_object_put(obj);
     return rv;
-}
-
-const char *ord_json_populate_result(apr_pool_t *p, const char *batch_id,
-                                     int total_entries, int success_count,
-                                     int failure_count,
-                                     const apr_array_header_t *errors)
-{
-    json_object *obj = json_object_new_object();
-    json_object *list = json_object_new_array();
-    int i;
-
-    for (i = 0; i < errors->nelts; i++) {
-        json_object_array_add(list, json_object_new_string(
-                                        APR_ARRAY_IDX(errors, i, const char *)));
-    }
-    json_object_object_add(obj, "batch_id", json_object_new_string(batch_id));
-    json_object_object_add(obj, "total_entries",
-                           json_object_new_int(total_entries));
-    json_object_object_add(obj, "success_count",
-                           json_object_new_int(success_count));
-    json_object_object_add(obj, "failure_count",
-                           json_object_new_int(failure_count));
-    json_object_object_add(obj, "errors", list);
-    return to_text(p, obj);
-}
-
-static json_object *id_to_json(ord_id_t id)
-{
-    if (!id.text) {
-        return NULL;
-    }
-    return id.is_int ? json_object_new_int64(apr_atoi64(id.text))
-                     : json_object_new_string(id.text);
-}
-
-static json_object *time_to_json(apr_pool_t *p, apr_time_t t)
-{
-    return t ? json_object_new_string(ord_time_format(p, t)) : NULL;
-}
-
-/* Seconds with exactly six decimals, written from the integer microseconds
- * so that no rounding creeps in. */
-static json_object *duration_to_json(apr_pool_t *p, apr_time_t from,
-                                     apr_time_t to)
-{
-    apr_int64_t us;
-    const char *sign = "";
-
-    if (!from || !to) {
-        return NULL;
-    }
-    us = to - from;
-    if (us < 0) {
-        sign = "-";
-        us = -us;
-    }
-    return json_object_new_double_s(
-        (double)(to - from) / APR_USEC_PER_SEC,
-        apr_psprintf(p, "%s%" APR_INT64_T_FMT ".%06" APR_INT64_T_FMT, sign,
-                     us / APR_USEC_PER_SEC, us % APR_USEC_PER_SEC));
-}
-
-static json_object *order_object(apr_pool_t *p, const ord_order_t *o)
-{
-    json_object *obj = json_object_new_object();
-
-    json_object_object_add(obj, "order_id", id_to_json(o->order_id));
-    json_object_object_add(obj, "user_id", id_to_json(o->user_id));
-    json_object_object_add(obj, "item_ids",
-                           json_tokener_parse(o->item_ids_json));
-    json_object_object_add(
-        obj, "total_amount",
-        json_object_new_double_s((double)o->total_amount.cents / 100,
-                                 ord_money_format(p, o->total_amount)));
-    json_object_object_add(obj, "status",
-                           json_object_new_string(ord_status_name(o->status)));
-    json_object_object_add(obj, "created_at", time_to_json(p, o->created_at));
-    json_object_object_add(obj, "updated_at", time_to_json(p, o->updated_at));
-    json_object_object_add(obj, "processing_started_at",
-                           time_to_json(p, o->processing_started_at));
-    json_object_object_add(obj, "completed_at",
-                           time_to_json(p, o->completed_at));
-    json_object_object_add(obj, "pending_duration",
-                           duration_to_json(p, o->created_at,
-                                            o->processing_started_at));
-    json_object_object_add(obj, "processing_duration",
-                           duration_to_json(p, o->processing_started_at,
-                                            o->completed_at));
-    json_object_object_add(obj, "total_duration",
-                           duration_to_json(p, o->created_at,
-                                            o->completed_at));
-    return obj;
-}
-
-const char *ord_json_order(apr_pool_t *p, const ord_order_t *o)
-{
-    return to_text(p, order_object(p, o));
-}
-
-const char *ord_json_order_list(apr_pool_t *p,
-                                const apr_array_header_t *orders,
-                                const char *next)
-{
-    json_object *obj = json_object_new_object();
-    json_object *list = json_object_new_array();
-    int i;
-
-    for (i = 0; i < orders->nelts; i++) {
-        json_object_array_add(list, order_object(
-                                        p, APR_ARRAY_IDX(orders, i,
-                                                         ord_order_t *)));
-    }
-    json_object_object_add(obj, "orders", list);
-    json_object_object_add(obj, "next",
-                           next ? json_object_new_string(next) : NULL);
-    return to_text(p, obj);
-}
-
-const char *ord_json_error(apr_pool_t *p, const char *message)
-{
-    json_object *obj = json_object_new_object();
-
-    json_object_object_add(obj, "error", json_object_new_string(message));
-    return to_text(p, obj);
 }

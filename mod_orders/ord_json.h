@@ -64,4 +64,10 @@ const char *ord_json_order(apr_pool_t *p, const ord_order_t *order);
 /* {"error": "<message>"} with the message escaped as JSON requires. */
 const char *ord_json_error(apr_pool_t *p, const char *message);
 
+/* How every JSON text is written (by ord_json_render.c, and item_ids and
+ * amounts by the parser): compact, "/" not escaped.  json-c's flags: the
+ * user includes <json.h>. */
+#define ORD_JSON_OUT_FLAGS \
+    (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
 #endif /* ORD_JSON_H */

@@ -26,7 +26,9 @@
 
 #include "ord_order.h"
 #include "ord_queue.h"
-#include "ord_store.h"
+#include <apr_tables.h>
+
+#include "ord_totals.h"
 
 typedef struct {
     volatile apr_uint32_t pid;      /* 0: free */

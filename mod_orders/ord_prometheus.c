@@ -11,7 +11,7 @@
 
 #include "ord_order.h"
 #include "ord_prometheus.h"
-#include "ord_store.h"
+#include "ord_totals.h"
 
 const char *ord_prometheus_seconds(apr_pool_t *p, apr_uint64_t us)
 {

@@ -39,6 +39,10 @@ static ord_db_fault_e classify(int code, const char *message)
         if (message && strstr(message, "disk is full")) {
             return ORD_DB_FULL;
         }
+        /* SQLITE_BUSY after the driver's own retries, as it reports it. */
+        if (message && strstr(message, "database is locked")) {
+            return ORD_DB_BUSY;
+        }
         return ORD_DB_FAILED;
     case SQLITE_IOERR_CODE:
         /* A write that ran out of space mid-way says so only in words. */

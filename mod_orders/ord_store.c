@@ -1,5 +1,7 @@
 /*
- * ord_store: SQL through apr_dbd.  See ord_store.h for the contract.
+ * ord_store: the schema and every write of an order's life (insert, claim,
+ * completion, cancel, batches, leases).  The reads are ord_store_read.c.
+ * See ord_store.h for the contract.
  *
  * Placeholders are apr_dbd's (%s, %lld), which it turns into ? or $N; every
  * argument goes in as text through the p* calls and the column types do the
@@ -13,11 +15,7 @@
 #include <apr_strings.h>
 
 #include "ord_store.h"
-
-#define ORDER_COLUMNS \
-    "order_id, order_id_int, user_id, user_id_int, item_ids, "            \
-    "amount_cents, amount_scale, status, created_us, updated_us, "         \
-    "started_us, completed_us"
+#include "ord_store_text.h"
 
 #define INSERT_HEAD \
     "INSERT INTO orders (order_id, order_id_int, user_id, user_id_int, " \
@@ -31,9 +29,6 @@
 #define INSERT_MAX_ROWS 100
 
 static const char sql_insert[] = INSERT_HEAD INSERT_ROW INSERT_TAIL;
-
-static const char sql_get[] =
-    "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = %s";
 
 static const char sql_claim_pending[] =
     "UPDATE orders SET status = 'Processing', claim_token = %s, "
@@ -61,53 +56,6 @@ static const char sql_lease[] =
     "UPDATE order_leases SET holder = %s, until_us = %lld "
     "WHERE name = %s AND (holder = %s OR until_us < %lld)";
 
-static const char sql_orphans[] =
-    "SELECT order_id, status FROM orders "
-    "WHERE status IN ('Pending', 'Processing') AND lease_until_us < %lld "
-    "ORDER BY lease_until_us LIMIT %d";
-
-static const char sql_totals[] =
-    "SELECT status, COUNT(*), "
-    "COALESCE(SUM(completed_us - started_us), 0), "
-    "COALESCE(SUM(completed_us - created_us), 0) "
-    "FROM orders GROUP BY status";
-
-const apr_int64_t ord_processing_bounds_us[ORD_PROCESSING_BUCKETS - 1] = {
-    50000, 100000, 250000, 500000, 1000000, 2000000, 3000000, 5000000,
-    10000000, 30000000, 60000000
-};
-
-/* The same bounds as ord_processing_bounds_us, cumulative: a bucket's count
- * is the difference of two neighbours. */
-static const char sql_histogram[] =
-    "SELECT "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 50000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 100000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 250000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 500000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 1000000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 2000000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 3000000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 5000000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 10000000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 30000000 THEN 1 ELSE 0 END), 0), "
-    "COALESCE(SUM(CASE WHEN completed_us - started_us <= 60000000 THEN 1 ELSE 0 END), 0), "
-    "COUNT(*) "
-    "FROM orders WHERE status = 'Completed'";
-
-/* The list, one statement per combination of filters (each uses an
- * index: the primary key, (status, seq) or (user_id, seq)); one row more
- * than the page tells whether another follows. */
-#define LIST_SELECT "SELECT seq, " ORDER_COLUMNS " FROM orders WHERE seq > %lld "
-#define LIST_ORDER " ORDER BY seq LIMIT %d"
-static const char sql_list_all[] = LIST_SELECT LIST_ORDER;
-static const char sql_list_status[] =
-    LIST_SELECT "AND status = %s" LIST_ORDER;
-static const char sql_list_user[] =
-    LIST_SELECT "AND user_id = %s" LIST_ORDER;
-static const char sql_list_status_user[] =
-    LIST_SELECT "AND status = %s AND user_id = %s" LIST_ORDER;
-
 static const char sql_cancel[] =
     "UPDATE orders SET status = 'Cancelled', updated_us = %lld, "
     "lease_until_us = NULL WHERE order_id = %s AND status = 'Pending'";
@@ -115,32 +63,6 @@ static const char sql_cancel[] =
 static const char sql_batch[] =
     "INSERT INTO order_batches (batch_id, total_entries, created_us) "
     "VALUES (%s, %d, %lld) ON CONFLICT (batch_id) DO NOTHING";
-
-static const char sql_order_ids[] =
-    "SELECT order_id FROM orders WHERE status = %s ORDER BY seq LIMIT %d";
-
-int ord_processing_bucket(apr_interval_time_t processing_us)
-{
-    int i;
-
-    for (i = 0; i < ORD_PROCESSING_BUCKETS - 1; i++) {
-        if (processing_us <= ord_processing_bounds_us[i]) {
-            return i;
-        }
-    }
-    return ORD_PROCESSING_BUCKETS - 1;
-}
-
-static const char *int64_text(apr_pool_t *p, apr_int64_t v)
-{
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
-}
-
-static apr_int64_t text_int64(const char *s)
-{
-    return s ? apr_atoi64(s) : 0;
-}
-
 
 apr_status_t ord_store_ensure_schema(ord_db_t *c, apr_pool_t *p)
 {
@@ -251,90 +173,6 @@ apr_status_t ord_store_insert_all(ord_db_t *c, apr_pool_t *p,
         done += rows;
     }
     *inserted = count;
-    return APR_SUCCESS;
-}
-
-/* An order from the ORDER_COLUMNS of a row; NULL when the row is not one
- * this module wrote. */
-static ord_order_t *row_to_order(apr_pool_t *p, const char **col)
-{
-    ord_order_t *o = apr_pcalloc(p, sizeof(*o));
-
-    o->order_id.text = col[0];
-    o->order_id.is_int = text_int64(col[1]) != 0;
-    o->user_id.text = col[2];
-    o->user_id.is_int = text_int64(col[3]) != 0;
-    o->item_ids_json = col[4];
-    o->total_amount.cents = text_int64(col[5]);
-    o->total_amount.scale = (int)text_int64(col[6]);
-    if (ord_status_parse(col[7], &o->status) != APR_SUCCESS) {
-        return NULL;
-    }
-    o->created_at = text_int64(col[8]);
-    o->updated_at = text_int64(col[9]);
-    o->processing_started_at = text_int64(col[10]);
-    o->completed_at = text_int64(col[11]);
-    return o;
-}
-
-apr_status_t ord_store_get(ord_db_t *c, apr_pool_t *p,
-                           const char *order_id, ord_order_t **order)
-{
-    const char *args[1] = { order_id };
-    apr_array_header_t *rows;
-    ord_order_t *o;
-    apr_status_t rv = ord_db_select(c, p, sql_get, args, 1, 12, &rows);
-
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (rows->nelts == 0) {
-        return APR_NOTFOUND;
-    }
-    o = row_to_order(p, APR_ARRAY_IDX(rows, 0, const char **));
-    if (!o) {
-        return APR_EGENERAL;
-    }
-    *order = o;
-    return APR_SUCCESS;
-}
-
-apr_status_t ord_store_list(ord_db_t *c, apr_pool_t *p,
-                            const ord_list_query_t *q,
-                            apr_array_header_t **orders, apr_int64_t *last)
-{
-    const char *args[4], *sql;
-    apr_array_header_t *rows, *out;
-    apr_int64_t last_seq = 0;
-    apr_status_t rv;
-    int n = 0, i;
-
-    args[n++] = int64_text(p, q->after);
-    if (q->has_status) {
-        args[n++] = ord_status_name(q->status);
-    }
-    if (q->user_id) {
-        args[n++] = q->user_id;
-    }
-    args[n++] = apr_itoa(p, q->limit + 1);
-    sql = q->has_status ? (q->user_id ? sql_list_status_user : sql_list_status)
-                        : (q->user_id ? sql_list_user : sql_list_all);
-    rv = ord_db_select(c, p, sql, args, n, 13, &rows);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    out = apr_array_make(p, rows->nelts, sizeof(ord_order_t *));
-    for (i = 0; i < rows->nelts && i < q->limit; i++) {
-        const char **col = APR_ARRAY_IDX(rows, i, const char **);
-        ord_order_t *o = row_to_order(p, col + 1);
-        if (!o) {
-            return APR_EGENERAL;
-        }
-        APR_ARRAY_PUSH(out, ord_order_t *) = o;
-        last_seq = text_int64(col[0]);
-    }
-    *orders = out;
-    *last = rows->nelts > q->limit ? last_seq : 0;
     return APR_SUCCESS;
 }
 
@@ -489,96 +327,3 @@ apr_status_t ord_store_lease(ord_db_t *c, apr_pool_t *p, const char *name,
     return rv;
 }
 
-apr_status_t ord_store_orphans(ord_db_t *c, apr_pool_t *p,
-                               apr_time_t now, int max,
-                               apr_array_header_t **orphans)
-{
-    const char *args[2];
-    apr_array_header_t *rows, *out;
-    apr_status_t rv;
-    int i;
-
-    args[0] = int64_text(p, now);
-    args[1] = apr_itoa(p, max);
-    rv = ord_db_select(c, p, sql_orphans, args, 2, 2, &rows);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    out = apr_array_make(p, rows->nelts, sizeof(ord_store_orphan_t));
-    for (i = 0; i < rows->nelts; i++) {
-        const char **col = APR_ARRAY_IDX(rows, i, const char **);
-        ord_store_orphan_t *o = apr_array_push(out);
-        o->order_id = col[0];
-        if (ord_status_parse(col[1], &o->status) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
-    }
-    *orphans = out;
-    return APR_SUCCESS;
-}
-
-apr_status_t ord_store_totals(ord_db_t *c, apr_pool_t *p,
-                              ord_store_totals_t *totals)
-{
-    apr_array_header_t *rows;
-    ord_store_totals_t t;
-    apr_status_t rv = ord_db_select(c, p, sql_totals, NULL, 0, 4, &rows);
-    int i;
-
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    memset(&t, 0, sizeof(t));
-    for (i = 0; i < rows->nelts; i++) {
-        const char **col = APR_ARRAY_IDX(rows, i, const char **);
-        ord_status_e status;
-        if (ord_status_parse(col[0], &status) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
-        t.count[status] = (apr_uint64_t)text_int64(col[1]);
-        if (status == ORD_COMPLETED) {
-            t.processing_us_sum = (apr_uint64_t)text_int64(col[2]);
-            t.from_creation_us_sum = (apr_uint64_t)text_int64(col[3]);
-        }
-    }
-    rv = ord_db_select(c, p, sql_histogram, NULL, 0, ORD_PROCESSING_BUCKETS,
-                     &rows);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (rows->nelts == 1) {
-        const char **col = APR_ARRAY_IDX(rows, 0, const char **);
-        apr_uint64_t below = 0;
-        for (i = 0; i < ORD_PROCESSING_BUCKETS; i++) {
-            apr_uint64_t upto = (apr_uint64_t)text_int64(col[i]);
-            t.processing_buckets[i] = upto - below;
-            below = upto;
-        }
-    }
-    *totals = t;
-    return APR_SUCCESS;
-}
-
-apr_status_t ord_store_order_ids(ord_db_t *c, apr_pool_t *p,
-                                 ord_status_e status, int max,
-                                 apr_array_header_t **ids)
-{
-    const char *args[2];
-    apr_array_header_t *rows, *out;
-    apr_status_t rv;
-    int i;
-
-    args[0] = ord_status_name(status);
-    args[1] = apr_itoa(p, max);
-    rv = ord_db_select(c, p, sql_order_ids, args, 2, 1, &rows);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    out = apr_array_make(p, rows->nelts, sizeof(const char *));
-    for (i = 0; i < rows->nelts; i++) {
-        APR_ARRAY_PUSH(out, const char *) =
-            APR_ARRAY_IDX(rows, i, const char **)[0];
-    }
-    *ids = out;
-    return APR_SUCCESS;
-}

@@ -22,25 +22,10 @@
 #include <apr_tables.h>
 
 #include "ord_db.h"
+#include "ord_totals.h"
 #include "ord_order.h"
 #include "ord_query.h"
 
-
-/* The processing-time histogram: bucket i holds the Completed orders whose
- * processing took at most ord_processing_bounds_us[i] and more than the
- * bound before; the last bucket holds those above the last bound. */
-#define ORD_PROCESSING_BUCKETS 12
-extern const apr_int64_t ord_processing_bounds_us[ORD_PROCESSING_BUCKETS - 1];
-/* The bucket of one processing time. */
-int ord_processing_bucket(apr_interval_time_t processing_us);
-
-/* What the metrics load at start-up: aggregates over the table. */
-typedef struct {
-    apr_uint64_t count[ORD_STATUS_COUNT];
-    apr_uint64_t processing_us_sum;     /* over Completed orders */
-    apr_uint64_t from_creation_us_sum;  /* over Completed orders */
-    apr_uint64_t processing_buckets[ORD_PROCESSING_BUCKETS];
-} ord_store_totals_t;
 
 /* An order nobody is processing any more (its lease ran out). */
 typedef struct {
@@ -83,6 +68,11 @@ apr_status_t ord_store_claim(ord_db_t *c, apr_pool_t *p,
 apr_status_t ord_store_complete(ord_db_t *c, apr_pool_t *p,
                                 const char *order_id, const char *token,
                                 apr_time_t now, apr_time_t *completed_at);
+
+/* Who holds the lease `name` (NULL: nobody yet) and until when. */
+apr_status_t ord_store_lease_holder(ord_db_t *c, apr_pool_t *p,
+                                    const char *name, const char **holder,
+                                    apr_time_t *until);
 
 /* Takes or renews the lease `name` (a row of order_leases) for `holder`
  * until `until`: *held is 1 when it is this holder's now, 0 when another

@@ -202,6 +202,11 @@ static void *APR_THREAD_FUNC writer_main(apr_thread_t *thread, void *data)
     return NULL;
 }
 
+static apr_status_t writer_cleanup(void *data)
+{
+    return ord_writer_stop(data);
+}
+
 apr_status_t ord_writer_create(ord_writer_t **writer, apr_pool_t *p,
                                int max_batch, ord_writer_open_fn *open,
                                ord_writer_close_fn *close, void *ctx)
@@ -230,6 +235,10 @@ apr_status_t ord_writer_create(ord_writer_t **writer, apr_pool_t *p,
         rv = apr_thread_create(&w->thread, NULL, writer_main, w, p);
     }
     if (rv == APR_SUCCESS) {
+        /* A pre-cleanup: it runs before the pool's subpools go (mod_dbd's
+         * connections among them, in a child), while the thread may still
+         * be using them. */
+        apr_pool_pre_cleanup_register(p, w, writer_cleanup);
         *writer = w;
     }
     return rv;
@@ -328,7 +337,7 @@ apr_status_t ord_writer_submit(ord_writer_t *w, ord_write_fn *fn, void *arg)
 
 apr_status_t ord_writer_stop(ord_writer_t *w)
 {
-    apr_status_t rv = APR_SUCCESS, trv;
+    apr_status_t rv, trv = APR_SUCCESS;
 
     apr_thread_mutex_lock(w->lock);
     if (w->stopping) {
@@ -339,6 +348,6 @@ apr_status_t ord_writer_stop(ord_writer_t *w)
     apr_thread_cond_signal(w->work);
     apr_thread_mutex_unlock(w->lock);
     /* The thread drains what is queued, then ends. */
-    apr_thread_join(&trv, w->thread);
-    return rv;
+    rv = apr_thread_join(&trv, w->thread);
+    return rv != APR_SUCCESS ? rv : trv;
 }

@@ -42,7 +42,9 @@ typedef void ord_writer_close_fn(void *ctx, ord_db_t *conn,
                                  apr_status_t outcome);
 
 /* Starts the writer thread in `p`; a batch holds at most `max_batch`
- * writes. */
+ * writes.  The thread is stopped and joined (ord_writer_stop) by a
+ * pre-cleanup of `p` registered here, so that it never outlives the pool,
+ * and before `p`'s subpools (the connections it uses) go. */
 apr_status_t ord_writer_create(ord_writer_t **writer, apr_pool_t *p,
                                int max_batch, ord_writer_open_fn *open,
                                ord_writer_close_fn *close, void *ctx);
@@ -69,7 +71,8 @@ apr_status_t ord_writer_post(ord_writer_t *writer, apr_pool_t *ticket_pool,
                              ord_write_done_fn *done);
 
 /* Runs every write submitted so far, refuses new ones with APR_EOF, and
- * joins the thread. */
+ * joins the thread: the join's status (or the thread's), APR_SUCCESS when
+ * it was stopped before.  Not from the writer's own thread. */
 apr_status_t ord_writer_stop(ord_writer_t *writer);
 
 #endif /* ORD_WRITER_H */

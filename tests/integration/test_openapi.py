@@ -9,8 +9,9 @@ source, served with Swagger UI at /docs, and usable there by a person.
   facts come from the C source, not from a list kept here: the route table
   of mod_orders/ord_route.c (its ALLOW_* strings, its route_to() calls and
   the {mount} comments of ord_route.h), the dispatch switch and a call graph
-  of mod_orders_handler.c and mod_orders_metrics.c (the HTTP_* constants each
-  handler can reach, numbered by httpd.h), and the <Location> mounts of
+  of mod_orders_handler.c and mod_orders_metrics.c with the helpers of
+  mod_orders_http.c they call (the HTTP_* constants each handler can
+  reach, numbered by httpd.h), and the <Location> mounts of
   conf/orders-server.conf.in.
 - Headless Chromium (Debian's) opens /docs, places an order through
   Swagger UI's "Try it out" and sees 202; the order is then in the store.
@@ -34,6 +35,9 @@ REDOCLY_CONFIG = os.path.join(BROWSER, "redocly.yaml")
 SRC = os.path.join(ROOT, "mod_orders")
 HANDLER_SOURCES = [os.path.join(SRC, "mod_orders_handler.c"),
                    os.path.join(SRC, "mod_orders_metrics.c")]
+# What the handlers call to answer (the JSON, 503 and body-reading
+# helpers): part of the call graph, not handlers themselves.
+ANSWER_SOURCES = [os.path.join(SRC, "mod_orders_http.c")]
 ROUTE_C = os.path.join(SRC, "ord_route.c")
 ROUTE_H = os.path.join(SRC, "ord_route.h")
 SERVER_CONF = os.path.join(ROOT, "conf", "orders-server.conf.in")
@@ -276,7 +280,7 @@ def norm(path):
 def served_operations():
     """{(path, METHOD): {status, ...}} of everything the handlers serve,
     and {source file: (paths it serves, every status in it)}."""
-    graph = CallGraph(HANDLER_SOURCES)
+    graph = CallGraph(HANDLER_SOURCES + ANSWER_SOURCES)
     mount_of = mounts()
     ops, per_file = {}, {}
     for path in HANDLER_SOURCES:

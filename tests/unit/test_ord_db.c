@@ -605,6 +605,7 @@ static void test_dialects_read_the_drivers_words(void **state)
         { &ord_sql_sqlite3, 17, "database schema has changed", ORD_DB_STALE },
         { &ord_sql_sqlite3, 1, "database schema has changed", ORD_DB_STALE },
         { &ord_sql_sqlite3, 1, "database or disk is full", ORD_DB_FULL },
+        { &ord_sql_sqlite3, 1, "database is locked", ORD_DB_BUSY },
         { &ord_sql_sqlite3, 1, "no such table: orders", ORD_DB_FAILED },
         { &ord_sql_sqlite3, 1, NULL, ORD_DB_FAILED },
     };
@@ -642,12 +643,15 @@ static void test_incident_logs_once_per_incident_and_kind(void **state)
         { 'f', ORD_DB_LOST, 1 },    /* the first failure is news */
         { 'f', ORD_DB_LOST, 0 },
         { 'f', ORD_DB_LOST, 0 },
-        { 'f', ORD_DB_FULL, 1 },    /* a new cause is news again */
+        { 'f', ORD_DB_FULL, 1 },    /* a new cause is news too */
         { 'f', ORD_DB_FULL, 0 },
         { 'o', 0, 5 },              /* the end of it, with its count */
         { 'o', 0, 0 },
         { 'f', ORD_DB_LOST, 1 },    /* a new incident */
-        { 'o', 0, 1 },
+        { 'f', ORD_DB_FULL, 1 },
+        { 'f', ORD_DB_LOST, 0 },    /* kinds that alternate: said once */
+        { 'f', ORD_DB_FULL, 0 },
+        { 'o', 0, 4 },
     };
     ord_incident_t in = { 0, 0 };
     size_t i;

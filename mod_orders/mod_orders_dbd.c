@@ -1,0 +1,180 @@
+/*
+ * mod_orders and mod_dbd: the connections mod_orders borrows from mod_dbd's
+ * pool (a request's, the writer's for one batch, the recovery pass's) as
+ * ord_db connections, the mutex between the children's SQLite writers, and
+ * the log of the database's incidents.
+ *
+ * Every connection is mod_dbd's: mod_dbd checks it when it is acquired
+ * (apr_dbd_check_conn, which for PostgreSQL opens a new session when the
+ * old one broke) and drops one whose check fails.  ord_db does the rest
+ * (see ord_db.h).
+ */
+#include "httpd.h"
+#include "apr_atomic.h"
+#include "apr_global_mutex.h"
+#include "apr_strings.h"
+#include "http_log.h"
+#include "util_mutex.h"
+
+#include "mod_orders.h"
+#include "ord_incident.h"
+
+APLOG_USE_MODULE(orders);
+
+#define ORDERS_WRITE_MUTEX "orders-write"
+/* SQLite has one write lock per database file.  When the writers of two
+ * children meet on it, apr_dbd's driver answers SQLITE_BUSY by sleeping
+ * 100 ms: most of the POST latency tail.  Taking this mutex around each
+ * SQLite batch makes the other child's writer wait exactly as long as the
+ * commit takes, with its batch growing meanwhile. */
+static apr_global_mutex_t *write_mutex;
+
+/* This child's database incidents: the first failure of each is logged in
+ * full, the rest of it at debug level, and its end once. */
+static ord_incident_t db_incident;
+/* The kind of "no connection to be had", beside ord_db_fault_e's. */
+#define NO_CONNECTION_KIND 16
+
+void orders_dbd_register_mutex(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, ORDERS_WRITE_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+apr_status_t orders_dbd_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    return ap_global_mutex_create(&write_mutex, NULL, ORDERS_WRITE_MUTEX,
+                                  NULL, s, pconf, 0);
+}
+
+apr_status_t orders_dbd_child_init(apr_pool_t *pchild)
+{
+    return apr_global_mutex_child_init(&write_mutex,
+                                       apr_global_mutex_lockfile(write_mutex),
+                                       pchild);
+}
+
+apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn)
+{
+    return ord_db_init(conn, dbd->driver, dbd->handle, dbd->prepared,
+                       dbd->pool);
+}
+
+const char *orders_store_error(ord_db_t *conn)
+{
+    return ord_db_error(conn);
+}
+
+ord_db_t *orders_request_conn(request_rec *r)
+{
+    ap_dbd_t *dbd = ap_dbd_acquire(r);
+    ord_db_t *conn;
+
+    if (!dbd) {
+        return NULL;
+    }
+    conn = apr_palloc(r->pool, sizeof(*conn));
+    if (orders_store_conn(dbd, conn) != APR_SUCCESS) {
+        return NULL;
+    }
+    return conn;
+}
+
+void orders_db_failed(server_rec *s, request_rec *r, const char *tag,
+                      const ord_db_t *conn)
+{
+    ord_db_fault_e fault = conn ? ord_db_fault(conn) : 0;
+    apr_uint32_t kind = fault ? (apr_uint32_t)fault : NO_CONNECTION_KIND;
+    int level = ord_incident_failed(&db_incident, kind) ? APLOG_ERR
+                                                         : APLOG_DEBUG;
+    char cause[ORD_DB_ERROR_MAX + 64];
+
+    if (fault) {
+        apr_snprintf(cause, sizeof(cause), "%s: %s", ord_sql_fault_name(fault),
+                     ord_db_error(conn));
+    }
+    else {
+        apr_cpystrn(cause, "no database connection (mod_dbd's own line says "
+                    "why)", sizeof(cause));
+    }
+    if (r) {
+        ap_log_rerror(APLOG_MARK, level, 0, r, "%s: the database failed: %s",
+                      tag, cause);
+    }
+    else {
+        ap_log_error(APLOG_MARK, level, 0, s, "%s: the database failed: %s",
+                     tag, cause);
+    }
+}
+
+void orders_db_ok(server_rec *s)
+{
+    apr_uint32_t failures = ord_incident_ok(&db_incident);
+
+    if (failures) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ORD00014: the database "
+                     "answers again, after %u failed use(s)", failures);
+    }
+}
+
+/* The writer's connection for one batch: mod_dbd's, given back after. */
+typedef struct {
+    ord_db_t conn;      /* first: the writer sees only this */
+    ap_dbd_t *dbd;
+    server_rec *s;
+    int holds_write_mutex;
+} writer_conn_t;
+
+ord_db_t *orders_dbd_writer_open(void *ctx, apr_pool_t *p)
+{
+    server_rec *s = ctx;
+    writer_conn_t *wc;
+    ap_dbd_t *dbd = ap_dbd_open(p, s);
+    apr_status_t rv;
+
+    if (!dbd) {
+        orders_db_failed(s, NULL, "ORD00013", NULL);
+        return NULL;
+    }
+    wc = apr_palloc(p, sizeof(*wc));
+    if (orders_store_conn(dbd, &wc->conn) != APR_SUCCESS) {
+        ap_dbd_close(s, dbd);
+        return NULL;
+    }
+    wc->dbd = dbd;
+    wc->s = s;
+    wc->holds_write_mutex = 0;
+    if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0) {
+        rv = apr_global_mutex_lock(write_mutex);
+        if (rv != APR_SUCCESS) {
+            /* Without it the batch still works; it may wait longer. */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "ORD00045: "
+                         "cannot take the orders-write mutex");
+        }
+        wc->holds_write_mutex = (rv == APR_SUCCESS);
+    }
+    return &wc->conn;
+}
+
+void orders_dbd_writer_close(void *ctx, ord_db_t *conn, apr_status_t outcome)
+{
+    writer_conn_t *wc = (writer_conn_t *)conn;
+
+    if (outcome == APR_SUCCESS) {
+        orders_db_ok(wc->s);
+    }
+    else if (ord_db_fault(&wc->conn)) {
+        orders_db_failed(wc->s, NULL, "ORD00013", &wc->conn);
+    }
+    if (outcome == APR_INCOMPLETE) {
+        /* What the lost COMMIT did is in the table, not in the counters: the
+         * next pass of this server's recovery loads them again. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, wc->s, "ORD00015: the "
+                     "answer to a COMMIT was lost; its writes are answered "
+                     "503 and the counters are reloaded from the database");
+        apr_atomic_set32(&orders_metrics->loaded_generation, 0);
+    }
+    if (wc->holds_write_mutex) {
+        apr_global_mutex_unlock(write_mutex);
+    }
+    ap_dbd_close(wc->s, wc->dbd);
+}

@@ -1,0 +1,133 @@
+/*
+ * mod_orders populate, the engine's side (orders_engine_populate): a batch
+ * of random orders for load tests, stored in chunks by this child's writer
+ * (each chunk one transaction, all or none), counted and queued like any
+ * new order.  The route is mod_orders_handler.c's.
+ */
+#include "httpd.h"
+#include "apr_strings.h"
+#include "http_log.h"
+
+#include "mod_orders.h"
+
+APLOG_USE_MODULE(orders);
+
+/* Populate hands its orders to the writer this many at a time. */
+#define POPULATE_CHUNK 1000
+
+typedef struct {
+    const char *batch_id;
+    int total_entries;
+    apr_time_t now;
+    int created;
+} batch_write_t;
+
+static apr_status_t write_batch(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    batch_write_t *w = arg;
+
+    return ord_store_batch_create(c, p, w->batch_id, w->total_entries, w->now,
+                                  &w->created);
+}
+
+typedef struct {
+    ord_order_t *const *orders;
+    int n;
+    apr_time_t lease_until;
+    int inserted;
+} insert_all_write_t;
+
+static apr_status_t write_insert_all(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    insert_all_write_t *w = arg;
+
+    return ord_store_insert_all(c, p, w->orders, w->n, w->lease_until,
+                                &w->inserted);
+}
+
+/* One chunk of a populate: stored in one transaction (all or none), counted
+ * and queued.  The number stored. */
+static int populate_chunk(orders_engine_t *e, apr_pool_t *p,
+                          const char *batch_id, int first, int n,
+                          apr_uint64_t *rng)
+{
+    ord_order_t **orders = apr_palloc(p, n * sizeof(*orders));
+    insert_all_write_t w;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        orders[i] = apr_palloc(p, sizeof(ord_order_t));
+        ord_order_random(p, rng, apr_psprintf(p, "%s-%d", batch_id, first + i),
+                         orders[i]);
+        orders[i]->created_at = orders[i]->updated_at = now;
+    }
+    w.orders = orders;
+    w.n = n;
+    w.lease_until = now + orders_server_settings(orders_engine_server(e))
+                          .recovery;
+    w.inserted = 0;
+    ord_metrics_enter(orders_metrics, orders_engine_slot(),
+                      ord_metrics_pid_alive);
+    rv = orders_engine_write(e, write_insert_all, &w);
+    for (i = 0; rv == APR_SUCCESS && i < w.inserted; i++) {
+        ord_metrics_created(orders_metrics);
+    }
+    ord_metrics_leave(orders_engine_slot());
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, orders_engine_server(e),
+                     "ORD00052: populate "
+                     "%s: storing orders %d-%d failed", batch_id, first,
+                     first + n - 1);
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        orders_engine_enqueue(e, orders[i]->order_id.text);
+    }
+    return w.inserted;
+}
+
+apr_status_t orders_engine_populate(apr_pool_t *p, const char *batch_id,
+                                    int total, int *stored,
+                                    apr_array_header_t *errors)
+{
+    orders_engine_t *e = orders_engine_acquire();
+    batch_write_t batch = { batch_id, total, apr_time_now(), 0 };
+    apr_uint64_t rng = 0;
+    apr_status_t rv;
+    int first;
+
+    if (!e) {
+        return APR_EINIT;
+    }
+    rv = orders_engine_write(e, write_batch, &batch);
+    if (rv == APR_SUCCESS && !batch.created) {
+        rv = APR_EEXIST;
+    }
+    if (rv != APR_SUCCESS) {
+        goto leave;
+    }
+    *stored = 0;
+    apr_generate_random_bytes((unsigned char *)&rng, sizeof(rng));
+    rng |= 1;   /* xorshift needs a non-zero state */
+    for (first = 1; first <= total; first += POPULATE_CHUNK) {
+        int n = total - first + 1 < POPULATE_CHUNK ? total - first + 1
+                                                   : POPULATE_CHUNK;
+        apr_pool_t *chunk;
+        int done;
+
+        apr_pool_create(&chunk, p);
+        done = populate_chunk(e, chunk, batch_id, first, n, &rng);
+        apr_pool_destroy(chunk);
+        *stored += done;
+        if (done < n) {
+            APR_ARRAY_PUSH(errors, const char *) = apr_psprintf(
+                p, "%d of orders %d to %d could not be stored", n - done,
+                first, first + n - 1);
+        }
+    }
+leave:
+    orders_engine_release();
+    return rv;
+}
