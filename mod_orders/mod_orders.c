@@ -33,7 +33,8 @@ typedef struct {
 static int orders_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp)
 {
-    orders_engine_register_mutex(pconf);
+    orders_dbd_register_mutex(pconf);
+    orders_recovery_register_mutex(pconf);
     return OK;
 }
 
@@ -75,15 +76,31 @@ static int orders_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if (attach_metrics(s) != APR_SUCCESS) {
+    if (attach_metrics(s) != APR_SUCCESS
+        || orders_dbd_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    return orders_engine_post_config(pconf, s);
+    return orders_recovery_post_config(pconf, s);
 }
 
 static void orders_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    apr_status_t rv;
+
+    if (!orders_metrics) {
+        return;     /* post_config did not run: nothing to serve */
+    }
+    rv = orders_dbd_child_init(pchild);
+    if (rv == APR_SUCCESS) {
+        rv = orders_recovery_child_init(pchild);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ORD00040: cannot "
+                     "attach the orders mutexes in this child");
+        return;
+    }
     orders_engine_child_init(pchild, s);
+    orders_recovery_first_load(pchild, s);
 }
 
 static void orders_register_hooks(apr_pool_t *p)

@@ -79,8 +79,6 @@ void orders_dbd_writer_close(void *ctx, ord_db_t *conn, apr_status_t outcome);
 /* mod_orders_engine.c: this child's engine and its domain calls.  Each
  * returns APR_EINIT when the child has no engine (nothing was written). */
 typedef struct orders_engine_t orders_engine_t;
-void orders_engine_register_mutex(apr_pool_t *pconf);
-int orders_engine_post_config(apr_pool_t *pconf, server_rec *s);
 void orders_engine_child_init(apr_pool_t *pchild, server_rec *s);
 /* Stores a new order (durable once this returns) and starts its processing
  * here: *created 1, or 0 when its order_id exists already (nothing
@@ -124,6 +122,10 @@ apr_status_t orders_recovery_child_init(apr_pool_t *pchild);
  * figures for this server generation (the first child of a generation
  * does it; the others find it done). */
 apr_status_t orders_recovery_load(server_rec *s, apr_pool_t *p);
+/* The load at a child's start: at the first start the other children may
+ * hold the database while they switch it to WAL, so it tries for a few
+ * seconds before leaving it to the recovery pass. */
+void orders_recovery_first_load(apr_pool_t *pchild, server_rec *s);
 
 /* Handlers (mod_orders_handler.c, mod_orders_metrics.c). */
 int orders_handler(request_rec *r);

@@ -36,9 +36,6 @@ APLOG_USE_MODULE(orders);
 #define WRITER_BATCH          256
 /* A job's failed step is tried again after this. */
 #define JOB_RETRY_DELAY       apr_time_from_msec(500)
-/* How a child's first load retries while the database is busy. */
-#define LOAD_TRIES            50
-#define LOAD_RETRY_DELAY      apr_time_from_msec(100)
 #define ENGINE_STOP_WAIT      apr_time_from_sec(30)
 
 struct orders_engine_t {
@@ -358,17 +355,9 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
     orders_engine_t *e = NULL;
     const char *failed = NULL;
     unsigned char nonce[6];
-    apr_status_t rv;
-    int tries;
+    apr_status_t rv = APR_SUCCESS;
 
-    if (!orders_metrics) {
-        return;     /* post_config did not run: nothing to serve */
-    }
-    rv = orders_dbd_child_init(pchild);
-    if (rv == APR_SUCCESS) {
-        rv = orders_recovery_child_init(pchild);
-    }
-    if (rv == APR_SUCCESS && !gate_lock) {
+    if (!gate_lock) {
         rv = apr_thread_mutex_create(&gate_lock, APR_THREAD_MUTEX_DEFAULT,
                                      s->process->pool);
         if (rv == APR_SUCCESS) {
@@ -376,7 +365,7 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
         }
     }
     if (rv != APR_SUCCESS) {
-        failed = "ORD00040: cannot attach the orders mutexes in this child";
+        failed = "ORD00048: cannot make the engine's stop condition";
         goto leave;
     }
     e = apr_pcalloc(pchild, sizeof(*e));
@@ -413,20 +402,6 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_pre_cleanup_register(pchild, e, engine_stop);
     engine = e;
 
-    /* At the first start the other children may hold the database while
-     * they switch it to WAL: try for a few seconds before leaving it to the
-     * recovery pass, so that the metrics are right from the start. */
-    for (tries = 0; tries < LOAD_TRIES; tries++) {
-        if (orders_recovery_load(s, pchild) == APR_SUCCESS) {
-            break;
-        }
-        apr_sleep(LOAD_RETRY_DELAY);
-    }
-    if (tries == LOAD_TRIES) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "ORD00043: cannot load "
-                     "the schema and counters from the database yet; the "
-                     "recovery pass will try again");
-    }
 leave:
     if (failed) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "%s", failed);
@@ -437,18 +412,4 @@ leave:
             ord_metrics_slot_release(e->slot);
         }
     }
-}
-
-void orders_engine_register_mutex(apr_pool_t *pconf)
-{
-    orders_dbd_register_mutex(pconf);
-    orders_recovery_register_mutex(pconf);
-}
-
-int orders_engine_post_config(apr_pool_t *pconf, server_rec *s)
-{
-    if (orders_dbd_post_config(pconf, s) != APR_SUCCESS) {
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    return orders_recovery_post_config(pconf, s);
 }

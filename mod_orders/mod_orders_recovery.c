@@ -29,6 +29,9 @@ APLOG_USE_MODULE(orders);
 
 #define ORDERS_LOAD_MUTEX     "orders-load"
 #define ORDERS_WATCHDOG       "_orders_recovery_"
+/* How a child's first load retries while the database is busy. */
+#define LOAD_TRIES            50
+#define LOAD_RETRY_DELAY      apr_time_from_msec(100)
 /* How long a reload waits for transitions under way. */
 #define RELOAD_WAIT           apr_time_from_sec(2)
 /* At most this many orphans are taken over in one pass. */
@@ -281,4 +284,24 @@ apr_status_t orders_recovery_child_init(apr_pool_t *pchild)
     return apr_global_mutex_child_init(&load_mutex,
                                        apr_global_mutex_lockfile(load_mutex),
                                        pchild);
+}
+
+void orders_recovery_first_load(apr_pool_t *pchild, server_rec *s)
+{
+    int tries;
+
+    /* At the first start the other children may hold the database while
+     * they switch it to WAL: try for a few seconds before leaving it to the
+     * recovery pass, so that the metrics are right from the start. */
+    for (tries = 0; tries < LOAD_TRIES; tries++) {
+        if (orders_recovery_load(s, pchild) == APR_SUCCESS) {
+            break;
+        }
+        apr_sleep(LOAD_RETRY_DELAY);
+    }
+    if (tries == LOAD_TRIES) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "ORD00043: cannot load "
+                     "the schema and counters from the database yet; the "
+                     "recovery pass will try again");
+    }
 }
