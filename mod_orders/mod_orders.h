@@ -34,6 +34,8 @@ typedef struct {
     apr_interval_time_t processing_max; /* ... MAX */
     apr_interval_time_t recovery;       /* OrdersRecoveryInterval */
     int max_items;                      /* OrdersMaxItems */
+    apr_interval_time_t event_retention; /* OrdersEventRetention */
+    int max_waiters;                    /* OrdersMaxWaiters */
 } orders_server_conf_t;
 
 /* Per directory: the collection's switches. */
@@ -99,6 +101,14 @@ apr_status_t orders_engine_populate(apr_pool_t *p, const char *batch_id,
  * (or the child stopping) it waits in the database for the recovery pass. */
 void orders_engine_enqueue(orders_engine_t *e, const char *order_id);
 server_rec *orders_engine_server(orders_engine_t *e);
+/* Waiting reads of this child: a place among OrdersMaxWaiters (1) or none
+ * (0: answer at once); a wait of at most `at_most` for a batch of this
+ * child's writer to commit (an order or event of this child changed) --
+ * a waiter looks at the database again after it either way, to see other
+ * children's and servers' changes. */
+int orders_engine_wait_begin(void);
+void orders_engine_wait_end(void);
+void orders_engine_wait_change(apr_interval_time_t at_most);
 /* This child's metrics slot (NULL: no engine). */
 ord_metrics_slot_t *orders_engine_slot(void);
 /* For the recovery pass: the engine, held until _release (NULL when there
@@ -141,6 +151,13 @@ apr_status_t orders_receive_json_body(request_rec *r, const char **body,
                                       apr_size_t *len, int *answer);
 /* Where the collection is mounted (the <Location> that set the handler). */
 const char *orders_mount_of(request_rec *r);
+/* Under OrdersBindUser, the authenticated user every order belongs to ("":
+ * none signed in); NULL when orders are not bound to users. */
+const char *orders_bound_user(request_rec *r);
+/* 304 Not Modified, no body (the headers set so far go out). */
+int orders_send_not_modified(request_rec *r);
+/* GET {mount}/events (mod_orders_events.c). */
+int orders_handle_events(request_rec *r, const char *mount);
 
 /* Sends `body` as application/json with `status`, and returns OK so that
  * Apache does not replace the body with its own HTML. */

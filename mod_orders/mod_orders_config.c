@@ -19,12 +19,16 @@
 #define DEFAULT_PROCESSING_SECONDS  2
 #define DEFAULT_RECOVERY_SECONDS    10
 #define DEFAULT_MAX_ITEMS           1000
+#define DEFAULT_EVENT_RETENTION     604800
+#define DEFAULT_MAX_WAITERS         16
 
 #define MAX_WORKERS             1024
 #define MAX_QUEUE_SIZE          10000000
 #define MAX_PROCESSING_SECONDS  3600
 #define MAX_RECOVERY_SECONDS    3600
 #define MAX_ITEMS               100000
+#define MAX_EVENT_RETENTION     315360000  /* ten years */
+#define MAX_WAITERS             100000
 
 #define S(x) APR_STRINGIFY(x)
 
@@ -38,6 +42,8 @@ void *orders_create_server_conf(apr_pool_t *p, server_rec *s)
     c->processing_max = ORDERS_UNSET;
     c->recovery = ORDERS_UNSET;
     c->max_items = ORDERS_UNSET;
+    c->event_retention = ORDERS_UNSET;
+    c->max_waiters = ORDERS_UNSET;
     return c;
 }
 
@@ -54,6 +60,8 @@ void *orders_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     c->processing_max = MERGED(processing_max);
     c->recovery = MERGED(recovery);
     c->max_items = MERGED(max_items);
+    c->event_retention = MERGED(event_retention);
+    c->max_waiters = MERGED(max_waiters);
     return c;
 }
 
@@ -96,6 +104,12 @@ orders_server_conf_t orders_server_settings(server_rec *s)
     }
     if (c.max_items == ORDERS_UNSET) {
         c.max_items = DEFAULT_MAX_ITEMS;
+    }
+    if (c.event_retention == ORDERS_UNSET) {
+        c.event_retention = apr_time_from_sec(DEFAULT_EVENT_RETENTION);
+    }
+    if (c.max_waiters == ORDERS_UNSET) {
+        c.max_waiters = DEFAULT_MAX_WAITERS;
     }
     return c;
 }
@@ -201,6 +215,21 @@ static const char *set_max_items(cmd_parms *cmd, void *dc, const char *arg)
     return parse_count(cmd, arg, 1, MAX_ITEMS, &server_conf(cmd)->max_items);
 }
 
+static const char *set_event_retention(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : parse_seconds(cmd, arg, 1, MAX_EVENT_RETENTION,
+                                     &server_conf(cmd)->event_retention);
+}
+
+static const char *set_max_waiters(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : parse_count(cmd, arg, 0, MAX_WAITERS,
+                                   &server_conf(cmd)->max_waiters);
+}
+
 const command_rec orders_cmds[] = {
     AP_INIT_TAKE1("OrdersWorkers", set_workers, NULL, RSRC_CONF,
                   "threads of each child's processing pool (1-"
@@ -219,6 +248,14 @@ const command_rec orders_cmds[] = {
     AP_INIT_TAKE1("OrdersMaxItems", set_max_items, NULL, RSRC_CONF,
                   "most entries in item_ids (1-" S(MAX_ITEMS) ", default "
                   S(DEFAULT_MAX_ITEMS) ")"),
+    AP_INIT_TAKE1("OrdersEventRetention", set_event_retention, NULL,
+                  RSRC_CONF, "seconds events are kept (1-"
+                  S(MAX_EVENT_RETENTION) ", default "
+                  S(DEFAULT_EVENT_RETENTION) ")"),
+    AP_INIT_TAKE1("OrdersMaxWaiters", set_max_waiters, NULL, RSRC_CONF,
+                  "waiting reads (wait=, Prefer: wait) each child holds at "
+                  "once (0-" S(MAX_WAITERS) ", default "
+                  S(DEFAULT_MAX_WAITERS) ")"),
     AP_INIT_FLAG("OrdersPopulate", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(orders_dir_conf_t, populate),
                  ACCESS_CONF, "On enables POST .../populate here (default "

@@ -66,6 +66,13 @@ static volatile apr_uint32_t engine_users;
 static volatile apr_uint32_t engine_stopping;
 static apr_thread_mutex_t *gate_lock;
 static apr_thread_cond_t *gate_idle;
+/* Waiting reads: woken after every batch this child's writer commits (in
+ * the process's pool too, since a waiter may outlive the engine's stop by
+ * its last wait). */
+static apr_thread_mutex_t *change_lock;
+static apr_thread_cond_t *changed;
+static volatile apr_uint32_t waiters;
+static int max_waiters;
 
 orders_engine_t *orders_engine_acquire(void)
 {
@@ -117,6 +124,44 @@ apr_status_t orders_engine_write(orders_engine_t *e, ord_write_fn *fn,
                                  void *arg)
 {
     return ord_writer_submit(e->writer, fn, arg);
+}
+
+/* ---- waiting reads --------------------------------------------------- */
+
+int orders_engine_wait_begin(void)
+{
+    if (!changed) {
+        return 0;
+    }
+    if (apr_atomic_inc32(&waiters) >= (apr_uint32_t)max_waiters) {
+        apr_atomic_dec32(&waiters);
+        return 0;
+    }
+    return 1;
+}
+
+void orders_engine_wait_end(void)
+{
+    apr_atomic_dec32(&waiters);
+}
+
+void orders_engine_wait_change(apr_interval_time_t at_most)
+{
+    apr_thread_mutex_lock(change_lock);
+    apr_thread_cond_timedwait(changed, change_lock, at_most);
+    apr_thread_mutex_unlock(change_lock);
+}
+
+/* The writer's connection is mod_dbd's (mod_orders_dbd.c); after a batch
+ * committed, the waiting reads of this child look again. */
+static void writer_close(void *ctx, ord_db_t *conn, apr_status_t outcome)
+{
+    orders_dbd_writer_close(ctx, conn, outcome);
+    if (outcome == APR_SUCCESS) {
+        apr_thread_mutex_lock(change_lock);
+        apr_thread_cond_broadcast(changed);
+        apr_thread_mutex_unlock(change_lock);
+    }
 }
 
 /* ---- jobs: ord_job's environment --------------------------------- */
@@ -337,17 +382,12 @@ static apr_status_t engine_stop(void *data)
 
 static void init_job_env(orders_engine_t *e)
 {
-    ord_job_env_t *env = &e->job_env;
+    const ord_job_env_t env = {
+        job_post, job_now, job_processing_time, job_begin, job_end, job_log,
+        e, e->conf.recovery, JOB_RETRY_DELAY
+    };
 
-    env->post = job_post;
-    env->now = job_now;
-    env->processing_time = job_processing_time;
-    env->begin = job_begin;
-    env->end = job_end;
-    env->log = job_log;
-    env->ctx = e;
-    env->lease = e->conf.recovery;
-    env->retry_delay = JOB_RETRY_DELAY;
+    e->job_env = env;
 }
 
 void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
@@ -363,6 +403,14 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
         if (rv == APR_SUCCESS) {
             rv = apr_thread_cond_create(&gate_idle, s->process->pool);
         }
+        if (rv == APR_SUCCESS) {
+            rv = apr_thread_mutex_create(&change_lock,
+                                         APR_THREAD_MUTEX_DEFAULT,
+                                         s->process->pool);
+        }
+        if (rv == APR_SUCCESS) {
+            rv = apr_thread_cond_create(&changed, s->process->pool);
+        }
     }
     if (rv != APR_SUCCESS) {
         failed = "ORD00048: cannot make the engine's stop condition";
@@ -371,6 +419,7 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
     e = apr_pcalloc(pchild, sizeof(*e));
     e->s = s;
     e->conf = orders_server_settings(s);
+    max_waiters = e->conf.max_waiters;
     init_job_env(e);
     apr_generate_random_bytes(nonce, sizeof(nonce));
     e->token_prefix = apr_psprintf(pchild, "%" APR_PID_T_FMT "-%02x%02x%02x"
@@ -385,8 +434,7 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
         goto leave;
     }
     rv = ord_writer_create(&e->writer, pchild, WRITER_BATCH,
-                           orders_dbd_writer_open, orders_dbd_writer_close,
-                           s);
+                           orders_dbd_writer_open, writer_close, s);
     if (rv != APR_SUCCESS) {
         failed = "ORD00044: cannot start the database writer";
         goto leave;

@@ -17,22 +17,25 @@
 #include "util_filter.h"
 
 #include "mod_orders.h"
+#include "ord_events.h"
 #include "ord_json.h"
 #include "ord_query.h"
 #include "ord_route.h"
 
 APLOG_USE_MODULE(orders);
 
+/* A waiting read looks at the database again at least this often, for the
+ * changes other children and servers make. */
+#define WAIT_LOOK_AGAIN apr_time_from_sec(1)
+
 static const orders_dir_conf_t *dir_conf(request_rec *r)
 {
     return ap_get_module_config(r->per_dir_config, &orders_module);
 }
 
-/* Under OrdersBindUser, the authenticated user every order belongs to;
- * NULL when orders are not bound to users. */
 static const char *bound_user(request_rec *r)
 {
-    return dir_conf(r)->bind_user == 1 ? (r->user ? r->user : "") : NULL;
+    return orders_bound_user(r);
 }
 
 /* Whether the request may see `order`: anyone when orders are not bound,
@@ -152,14 +155,46 @@ static apr_status_t fetch_order(request_rec *r, const char *order_id,
     return APR_SUCCESS;
 }
 
+/* The order, or 304 when the client has it already (If-None-Match).  With
+ * Prefer: wait=N as well, a client that has the current order waits up to N
+ * seconds for it to change: woken by this child's commits, and looking at
+ * the database at least once a second for other children's and servers'. */
 static int handle_get(request_rec *r, const char *order_id)
 {
+    const char *inm = apr_table_get(r->headers_in, "If-None-Match"), *etag;
+    int wait = inm ? ord_prefer_wait(apr_table_get(r->headers_in, "Prefer"))
+                   : 0;
     ord_db_t *conn;
     ord_order_t *order;
-    int answer = OK;
+    apr_time_t until = 0;
+    int answer = OK, waiting = 0;
 
     if (fetch_order(r, order_id, &conn, &order, &answer) != APR_SUCCESS) {
         return answer;
+    }
+    etag = ord_order_etag(r->pool, order);
+    if (wait && ord_etag_matches(inm, etag) && orders_engine_wait_begin()) {
+        waiting = 1;
+        until = apr_time_now() + apr_time_from_sec(wait);
+        apr_table_setn(r->headers_out, "Preference-Applied",
+                       apr_psprintf(r->pool, "wait=%d", wait));
+    }
+    while (waiting && ord_etag_matches(inm, etag) && apr_time_now() < until) {
+        apr_interval_time_t left = until - apr_time_now();
+        orders_engine_wait_change(left < WAIT_LOOK_AGAIN ? left
+                                                         : WAIT_LOOK_AGAIN);
+        if (ord_store_get(conn, r->pool, order_id, &order) != APR_SUCCESS) {
+            orders_engine_wait_end();
+            return orders_send_db_failure(r, "ORD00058", conn);
+        }
+        etag = ord_order_etag(r->pool, order);
+    }
+    if (waiting) {
+        orders_engine_wait_end();
+    }
+    apr_table_setn(r->headers_out, "ETag", etag);
+    if (ord_etag_matches(inm, etag)) {
+        return orders_send_not_modified(r);
     }
     return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, order));
 }
@@ -287,6 +322,8 @@ int orders_handler(request_rec *r)
         return handle_list(r, mount);
     case ORD_ROUTE_CANCEL:
         return handle_cancel(r, route.order_id);
+    case ORD_ROUTE_EVENTS:
+        return orders_handle_events(r, mount);
     case ORD_ROUTE_POPULATE:
         return handle_populate(r);
     case ORD_ROUTE_METHOD_NOT_ALLOWED:

@@ -55,6 +55,20 @@ int orders_send_write_failure(request_rec *r, const char *tag,
     return orders_send_unavailable(r);
 }
 
+int orders_send_not_modified(request_rec *r)
+{
+    r->status = HTTP_NOT_MODIFIED;
+    return OK;
+}
+
+const char *orders_bound_user(request_rec *r)
+{
+    const orders_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                                       &orders_module);
+
+    return dc->bind_user == 1 ? (r->user ? r->user : "") : NULL;
+}
+
 int orders_send_unavailable(request_rec *r)
 {
     apr_table_setn(r->headers_out, "Retry-After", RETRY_AFTER_SECONDS);

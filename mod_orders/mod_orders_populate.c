@@ -15,34 +15,32 @@ APLOG_USE_MODULE(orders);
 /* Populate hands its orders to the writer this many at a time. */
 #define POPULATE_CHUNK 1000
 
+/* The two writes of a populate, through the engine's writer: the batch's
+ * record, then each chunk of its orders. */
 typedef struct {
     const char *batch_id;
     int total_entries;
     apr_time_t now;
-    int created;
-} batch_write_t;
-
-static apr_status_t write_batch(ord_db_t *c, apr_pool_t *p, void *arg)
-{
-    batch_write_t *w = arg;
-
-    return ord_store_batch_create(c, p, w->batch_id, w->total_entries, w->now,
-                                  &w->created);
-}
-
-typedef struct {
     ord_order_t *const *orders;
     int n;
     apr_time_t lease_until;
-    int inserted;
-} insert_all_write_t;
+    int done;               /* the batch created, or the orders stored */
+} populate_write_t;
+
+static apr_status_t write_batch(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    populate_write_t *w = arg;
+
+    return ord_store_batch_create(c, p, w->batch_id, w->total_entries, w->now,
+                                  &w->done);
+}
 
 static apr_status_t write_insert_all(ord_db_t *c, apr_pool_t *p, void *arg)
 {
-    insert_all_write_t *w = arg;
+    populate_write_t *w = arg;
 
     return ord_store_insert_all(c, p, w->orders, w->n, w->lease_until,
-                                &w->inserted);
+                                &w->done);
 }
 
 /* One chunk of a populate: stored in one transaction (all or none), counted
@@ -52,7 +50,7 @@ static int populate_chunk(orders_engine_t *e, apr_pool_t *p,
                           apr_uint64_t *rng)
 {
     ord_order_t **orders = apr_palloc(p, n * sizeof(*orders));
-    insert_all_write_t w;
+    populate_write_t w = { NULL, 0, 0, NULL, 0, 0, 0 };
     apr_time_t now = apr_time_now();
     apr_status_t rv;
     int i;
@@ -67,11 +65,10 @@ static int populate_chunk(orders_engine_t *e, apr_pool_t *p,
     w.n = n;
     w.lease_until = now + orders_server_settings(orders_engine_server(e))
                           .recovery;
-    w.inserted = 0;
     ord_metrics_enter(orders_metrics, orders_engine_slot(),
                       ord_metrics_pid_alive);
     rv = orders_engine_write(e, write_insert_all, &w);
-    for (i = 0; rv == APR_SUCCESS && i < w.inserted; i++) {
+    for (i = 0; rv == APR_SUCCESS && i < w.done; i++) {
         ord_metrics_created(orders_metrics);
     }
     ord_metrics_leave(orders_engine_slot());
@@ -85,7 +82,7 @@ static int populate_chunk(orders_engine_t *e, apr_pool_t *p,
     for (i = 0; i < n; i++) {
         orders_engine_enqueue(e, orders[i]->order_id.text);
     }
-    return w.inserted;
+    return w.done;
 }
 
 apr_status_t orders_engine_populate(apr_pool_t *p, const char *batch_id,
@@ -93,7 +90,8 @@ apr_status_t orders_engine_populate(apr_pool_t *p, const char *batch_id,
                                     apr_array_header_t *errors)
 {
     orders_engine_t *e = orders_engine_acquire();
-    batch_write_t batch = { batch_id, total, apr_time_now(), 0 };
+    populate_write_t batch = { batch_id, total, apr_time_now(), NULL, 0, 0,
+                               0 };
     apr_uint64_t rng = 0;
     apr_status_t rv;
     int first;
@@ -102,7 +100,7 @@ apr_status_t orders_engine_populate(apr_pool_t *p, const char *batch_id,
         return APR_EINIT;
     }
     rv = orders_engine_write(e, write_batch, &batch);
-    if (rv == APR_SUCCESS && !batch.created) {
+    if (rv == APR_SUCCESS && !batch.done) {
         rv = APR_EEXIST;
     }
     if (rv != APR_SUCCESS) {

@@ -176,6 +176,32 @@ static int holds_recovery_lease(orders_engine_t *e, server_rec *s,
     return lease.held;
 }
 
+typedef struct {
+    apr_time_t before;
+    int removed;
+} expire_write_t;
+
+static apr_status_t write_expire(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    expire_write_t *w = arg;
+
+    return ord_store_events_expire(c, p, w->before, &w->removed);
+}
+
+/* Events older than OrdersEventRetention go, in the lease holder's pass. */
+static void expire_events(orders_engine_t *e, server_rec *s)
+{
+    expire_write_t w;
+
+    w.before = apr_time_now() - orders_server_settings(s).event_retention;
+    w.removed = 0;
+    if (orders_engine_write(e, write_expire, &w) == APR_SUCCESS
+        && w.removed > 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "ORD00026: %d event(s) "
+                     "older than OrdersEventRetention removed", w.removed);
+    }
+}
+
 /* The recovery pass: orders whose lease ran out are claimed again through
  * this child's queue, as many as it has room for. */
 static void recover(orders_engine_t *e, server_rec *s, apr_pool_t *p)
@@ -198,6 +224,9 @@ static void recover(orders_engine_t *e, server_rec *s, apr_pool_t *p)
     rv = orders_store_conn(dbd, &conn);
     if (rv == APR_SUCCESS && !holds_recovery_lease(e, s, &conn, p)) {
         rv = APR_EAGAIN;    /* not this child's turn */
+    }
+    if (rv == APR_SUCCESS) {
+        expire_events(e, s);
     }
     room = orders_engine_room(e);
     if (rv == APR_SUCCESS && room > 0) {

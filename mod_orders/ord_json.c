@@ -318,8 +318,10 @@ static apr_status_t parse_fields(apr_pool_t *p, json_object *obj,
             return rv;
         }
         /* {mount}/populate is the load simulation, not an order. */
-        if (strcmp(order->order_id.text, ORD_RESERVED_ORDER_ID) == 0) {
-            *error = "order_id \"" ORD_RESERVED_ORDER_ID "\" is reserved";
+        if (strcmp(order->order_id.text, ORD_RESERVED_ORDER_ID) == 0
+            || strcmp(order->order_id.text, ORD_RESERVED_EVENTS_ID) == 0) {
+            *error = apr_psprintf(p, "order_id \"%s\" is reserved",
+                                  order->order_id.text);
             return APR_EINVAL;
         }
     }

@@ -64,6 +64,12 @@ const char *ord_json_order(apr_pool_t *p, const ord_order_t *order);
 /* {"error": "<message>"} with the message escaped as JSON requires. */
 const char *ord_json_error(apr_pool_t *p, const char *message);
 
+/* {"events": [{"id", "type", "created_at", "order"}, ...], "next": ...}
+ * of the events feed (ord_event_t * in `events`). */
+const char *ord_json_event_page(apr_pool_t *p,
+                                const apr_array_header_t *events,
+                                const char *next);
+
 /* How every JSON text is written (by ord_json_render.c, and item_ids and
  * amounts by the parser): compact, "/" not escaped.  json-c's flags: the
  * user includes <json.h>. */

@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 #include <json.h>
 
+#include "ord_events.h"
 #include "ord_json.h"
 
 /* The text of `obj`, copied into the pool; `obj` is put. */
@@ -113,23 +114,56 @@ const char *ord_json_order(apr_pool_t *p, const ord_order_t *o)
     return to_text(p, order_object(p, o));
 }
 
-const char *ord_json_order_list(apr_pool_t *p,
-                                const apr_array_header_t *orders,
-                                const char *next)
+/* {"<name>": [each element as `one` makes it], "next": next or null}. */
+static const char *page(apr_pool_t *p, const char *name,
+                        const apr_array_header_t *elts,
+                        json_object *(*one)(apr_pool_t *, const void *),
+                        const char *next)
 {
     json_object *obj = json_object_new_object();
     json_object *list = json_object_new_array();
     int i;
 
-    for (i = 0; i < orders->nelts; i++) {
-        json_object_array_add(list, order_object(
-                                        p, APR_ARRAY_IDX(orders, i,
-                                                         ord_order_t *)));
+    for (i = 0; i < elts->nelts; i++) {
+        json_object_array_add(list, one(p, APR_ARRAY_IDX(elts, i,
+                                                         const void *)));
     }
-    json_object_object_add(obj, "orders", list);
+    json_object_object_add(obj, name, list);
     json_object_object_add(obj, "next",
                            next ? json_object_new_string(next) : NULL);
     return to_text(p, obj);
+}
+
+static json_object *one_order(apr_pool_t *p, const void *o)
+{
+    return order_object(p, o);
+}
+
+static json_object *one_event(apr_pool_t *p, const void *elt)
+{
+    const ord_event_t *e = elt;
+    json_object *obj = json_object_new_object();
+
+    json_object_object_add(obj, "id", json_object_new_string(
+                                          ord_events_id(p, e->cursor.seq)));
+    json_object_object_add(obj, "type", json_object_new_string(e->type));
+    json_object_object_add(obj, "created_at", time_to_json(p, e->created_at));
+    json_object_object_add(obj, "order", order_object(p, &e->order));
+    return obj;
+}
+
+const char *ord_json_order_list(apr_pool_t *p,
+                                const apr_array_header_t *orders,
+                                const char *next)
+{
+    return page(p, "orders", orders, one_order, next);
+}
+
+const char *ord_json_event_page(apr_pool_t *p,
+                                const apr_array_header_t *events,
+                                const char *next)
+{
+    return page(p, "events", events, one_event, next);
 }
 
 const char *ord_json_error(apr_pool_t *p, const char *message)

@@ -22,6 +22,8 @@
 #define ORD_AMOUNT_MAX_SCALE  2
 /* The one valid order id no order may take: it names {mount}/populate. */
 #define ORD_RESERVED_ORDER_ID "populate"
+/* ... and the one that names {mount}/events. */
+#define ORD_RESERVED_EVENTS_ID "events"
 
 typedef enum {
     ORD_PENDING = 0,

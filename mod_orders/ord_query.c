@@ -53,7 +53,7 @@ const char *ord_query_decode(apr_pool_t *p, const char *s, apr_size_t len)
 }
 
 /* A whole number in [min, max] written in plain decimal digits. */
-static int parse_bounded(const char *s, apr_int64_t min, apr_int64_t max,
+int ord_query_number(const char *s, apr_int64_t min, apr_int64_t max,
                          apr_int64_t *out)
 {
     apr_int64_t v = 0;
@@ -82,21 +82,11 @@ static apr_status_t set_param(apr_pool_t *p, ord_list_query_t *q,
     static const char *const names[] = { "status", "user_id", "limit",
                                          "after", NULL };
     apr_int64_t n;
-    int i;
+    int i = ord_query_known(p, names, "the list", name, seen, error);
 
-    for (i = 0; names[i] && strcmp(names[i], name) != 0; i++) {
-    }
-    if (!names[i]) {
-        *error = apr_psprintf(p, "unknown query parameter \"%s\"; the list "
-                              "takes status, user_id, limit and after", name);
-        return APR_EINVAL;
-    }
-    if (*seen & (1u << i)) {
-        *error = apr_psprintf(p, "query parameter %s given twice", name);
-        return APR_EINVAL;
-    }
-    *seen |= 1u << i;
     switch (i) {
+    case -1:
+        return APR_EINVAL;
     case 0:
         if (ord_status_parse(value, &q->status) != APR_SUCCESS) {
             *error = "status must be Pending, Processing, Completed or "
@@ -113,14 +103,9 @@ static apr_status_t set_param(apr_pool_t *p, ord_list_query_t *q,
         q->user_id = value;
         return APR_SUCCESS;
     case 2:
-        if (!parse_bounded(value, 1, ORD_LIST_MAX_LIMIT, &n)) {
-            *error = "limit must be a whole number from 1 to 1000";
-            return APR_EINVAL;
-        }
-        q->limit = (int)n;
-        return APR_SUCCESS;
+        return ord_query_limit(value, ORD_LIST_MAX_LIMIT, &q->limit, error);
     default:
-        if (!parse_bounded(value, 1, APR_INT64_C(999999999999999999), &n)) {
+        if (!ord_query_number(value, 1, APR_INT64_C(999999999999999999), &n)) {
             *error = "after must be the cursor from a previous page's next "
                      "link";
             return APR_EINVAL;
@@ -130,14 +115,53 @@ static apr_status_t set_param(apr_pool_t *p, ord_list_query_t *q,
     }
 }
 
-apr_status_t ord_query_parse_list(apr_pool_t *p, const char *args,
-                                  ord_list_query_t *q, const char **error)
+apr_status_t ord_query_limit(const char *value, int max, int *limit,
+                             const char **error)
+{
+    apr_int64_t n;
+
+    if (!ord_query_number(value, 1, max, &n)) {
+        *error = max == 1000 ? "limit must be a whole number from 1 to 1000"
+                             : "limit is out of range";
+        return APR_EINVAL;
+    }
+    *limit = (int)n;
+    return APR_SUCCESS;
+}
+
+int ord_query_known(apr_pool_t *p, const char *const *names,
+                    const char *what, const char *name, unsigned *seen,
+                    const char **error)
+{
+    const char *all = names[0];
+    int i, k;
+
+    for (i = 0; names[i] && strcmp(names[i], name) != 0; i++) {
+    }
+    if (!names[i]) {
+        for (k = 1; names[k]; k++) {
+            all = apr_pstrcat(p, all, names[k + 1] ? ", " : " and ", names[k],
+                              NULL);
+        }
+        *error = apr_psprintf(p, "unknown query parameter \"%s\"; %s takes "
+                              "%s", name, what, all);
+        return -1;
+    }
+    if (*seen & (1u << i)) {
+        *error = apr_psprintf(p, "query parameter %s given twice", name);
+        return -1;
+    }
+    *seen |= 1u << i;
+    return i;
+}
+
+apr_status_t ord_query_each(apr_pool_t *p, const char *args,
+                           ord_query_param_fn *fn, void *ctx,
+                           const char **error)
 {
     const char *s = args ? args : "";
     unsigned seen = 0;
 
-    memset(q, 0, sizeof(*q));
-    q->limit = ORD_LIST_DEFAULT_LIMIT;
     while (*s) {
         const char *end = strchr(s, '&'), *eq, *name, *value;
         apr_size_t len = end ? (apr_size_t)(end - s) : strlen(s);
@@ -161,7 +185,7 @@ apr_status_t ord_query_parse_list(apr_pool_t *p, const char *args,
                                       "%%-escape", name);
                 return APR_EINVAL;
             }
-            rv = set_param(p, q, name, value, &seen, error);
+            rv = fn(p, ctx, name, value, &seen, error);
             if (rv != APR_SUCCESS) {
                 return rv;
             }
@@ -174,8 +198,23 @@ apr_status_t ord_query_parse_list(apr_pool_t *p, const char *args,
     return APR_SUCCESS;
 }
 
+static apr_status_t set_list_param(apr_pool_t *p, void *q, const char *name,
+                                   const char *value, unsigned *seen,
+                                   const char **error)
+{
+    return set_param(p, q, name, value, seen, error);
+}
+
+apr_status_t ord_query_parse_list(apr_pool_t *p, const char *args,
+                                  ord_list_query_t *q, const char **error)
+{
+    memset(q, 0, sizeof(*q));
+    q->limit = ORD_LIST_DEFAULT_LIMIT;
+    return ord_query_each(p, args, set_list_param, q, error);
+}
+
 /* Percent-encodes everything but unreserved characters (RFC 3986). */
-static const char *encode(apr_pool_t *p, const char *s)
+const char *ord_query_encode(apr_pool_t *p, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
@@ -213,7 +252,7 @@ const char *ord_query_next_link(apr_pool_t *p, const char *mount,
                            "&", NULL);
     }
     if (q->user_id) {
-        link = apr_pstrcat(p, link, "user_id=", encode(p, q->user_id), "&",
+        link = apr_pstrcat(p, link, "user_id=", ord_query_encode(p, q->user_id), "&",
                            NULL);
     }
     return apr_psprintf(p, "%slimit=%d&after=%" APR_INT64_T_FMT, link,

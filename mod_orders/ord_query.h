@@ -41,4 +41,34 @@ const char *ord_query_next_link(apr_pool_t *p, const char *mount,
  * is malformed or decodes to NUL. */
 const char *ord_query_decode(apr_pool_t *p, const char *s, apr_size_t len);
 
+/* Percent-encodes all but RFC 3986's unreserved characters. */
+const char *ord_query_encode(apr_pool_t *p, const char *s);
+
+/* One parameter of a query string, decoded; `seen` is the caller's set of
+ * parameters met so far (bits), for refusing one given twice. */
+typedef apr_status_t ord_query_param_fn(apr_pool_t *p, void *ctx,
+                                        const char *name, const char *value,
+                                        unsigned *seen, const char **error);
+
+/* Walks the name=value pairs of `args`, decoding each; a pair without '='
+ * or with a malformed escape is refused here, with a message naming it. */
+apr_status_t ord_query_each(apr_pool_t *p, const char *args,
+                           ord_query_param_fn *fn, void *ctx,
+                           const char **error);
+
+/* `limit=` from 1 to `max` (1000 for both the list and the feed). */
+apr_status_t ord_query_limit(const char *value, int max, int *limit,
+                             const char **error);
+
+/* The index of `name` in `names` (NULL-terminated), marked in *seen; -1
+ * with *error set when it is unknown ("... `what` takes a, b and c") or
+ * was seen before. */
+int ord_query_known(apr_pool_t *p, const char *const *names,
+                    const char *what, const char *name, unsigned *seen,
+                    const char **error);
+
+/* 1 and *out set when `s` is a decimal number (no sign) in [min, max]. */
+int ord_query_number(const char *s, apr_int64_t min, apr_int64_t max,
+                     apr_int64_t *out);
+
 #endif /* ORD_QUERY_H */

@@ -11,6 +11,7 @@
 #define ALLOW_COLLECTION "GET, HEAD, POST"
 #define ALLOW_ORDER      "GET, HEAD, DELETE"
 #define ALLOW_POPULATE   "POST"
+#define ALLOW_EVENTS     "GET, HEAD"
 
 static int method_is(const char *method, const char *name)
 {
@@ -65,6 +66,12 @@ void ord_route_match(apr_pool_t *p, const char *method, const char *uri,
     route->order_id = slash ? apr_pstrmemdup(p, rest, slash - rest) : rest;
     if (!*route->order_id) {
         route->order_id = NULL;
+        return;
+    }
+    if (strcmp(route->order_id, ORD_RESERVED_EVENTS_ID) == 0) {
+        route->order_id = NULL;
+        route_to(route, method, "GET", ORD_ROUTE_EVENTS, NULL,
+                 ORD_ROUTE_NOT_FOUND, ALLOW_EVENTS);
         return;
     }
     if (strcmp(route->order_id, ORD_RESERVED_ORDER_ID) == 0) {

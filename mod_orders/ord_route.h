@@ -17,7 +17,8 @@ typedef enum {
     ORD_ROUTE_LIST,                /* GET    {mount}          */
     ORD_ROUTE_POPULATE,            /* POST   {mount}/populate */
     ORD_ROUTE_GET,                 /* GET    {mount}/{id}     */
-    ORD_ROUTE_CANCEL               /* DELETE {mount}/{id}     */
+    ORD_ROUTE_CANCEL,              /* DELETE {mount}/{id}     */
+    ORD_ROUTE_EVENTS               /* GET    {mount}/events   */
 } ord_route_action_e;
 
 typedef struct {

@@ -28,6 +28,13 @@ typedef struct {
      * answer it must give. */
     const char *prologue;
     const char *prologue_answer;
+    /* The events feed, after a cursor (xid, seq) in the feed's order, of
+     * committed transactions only (see sql/): the condition on the cursor
+     * (two arguments: xid, seq), what keeps running transactions out (""
+     * where one writer commits in sequence order), and the order. */
+    const char *feed_after;
+    const char *feed_horizon;
+    const char *feed_order;
     /* The meaning of a failure, from the driver's code and words (the
      * words may be NULL). */
     ord_db_fault_e (*classify)(int code, const char *message);

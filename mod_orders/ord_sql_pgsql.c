@@ -79,5 +79,10 @@ const ord_sql_dialect_t ord_sql_pgsql = {
     "BEGIN",
     NULL,
     NULL,
+    /* Ordered by the writing transaction's id; only transactions older than
+     * every one still running: none of those can commit behind a cursor. */
+    "(e.xid, e.seq) > (%lld, %lld)",
+    " AND e.xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    "e.xid, e.seq",
     classify,
 };

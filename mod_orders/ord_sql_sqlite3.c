@@ -66,5 +66,9 @@ const ord_sql_dialect_t ord_sql_sqlite3 = {
      * the schema holds. */
     "PRAGMA journal_mode=WAL",
     "wal",
+    /* One writer at a time: sequence order is commit order, xid is 0. */
+    "e.xid = %lld AND e.seq > %lld",
+    "",
+    "e.seq",
     classify,
 };

@@ -30,6 +30,18 @@
 
 static const char sql_insert[] = INSERT_HEAD INSERT_ROW INSERT_TAIL;
 
+/* The event of a transition, in its transaction (the outbox): what the row
+ * says right after the change.  The order's fixed fields stay in orders. */
+#define EVENT_HEAD \
+    "INSERT INTO order_events (type, order_id, status, updated_us, "      \
+    "started_us, completed_us, created_us) SELECT %s, order_id, status, " \
+    "updated_us, started_us, completed_us, updated_us FROM orders "
+static const char sql_event[] = EVENT_HEAD "WHERE order_id = %s";
+/* The created events of one multi-row INSERT: its rows that have none. */
+#define EVENTS_OF_NEW_TAIL \
+    ") AND NOT EXISTS (SELECT 1 FROM order_events e "                      \
+    "WHERE e.order_id = orders.order_id)"
+
 static const char sql_claim_pending[] =
     "UPDATE orders SET status = 'Processing', claim_token = %s, "
     "started_us = %lld, updated_us = %lld, lease_until_us = %lld "
@@ -123,6 +135,18 @@ static void insert_args(apr_pool_t *p, const ord_order_t *o,
     args[9] = int64_text(p, lease_until);
 }
 
+/* Writes the event of a transition that changed the row of `order_id`. */
+static apr_status_t write_event(ord_db_t *c, apr_pool_t *p, const char *type,
+                                const char *order_id)
+{
+    const char *args[2];
+    int nrows = 0;
+
+    args[0] = type;
+    args[1] = order_id;
+    return ord_db_exec(c, p, sql_event, args, 2, &nrows);
+}
+
 apr_status_t ord_store_insert(ord_db_t *c, apr_pool_t *p,
                               const ord_order_t *o, apr_time_t lease_until,
                               int *created)
@@ -133,10 +157,33 @@ apr_status_t ord_store_insert(ord_db_t *c, apr_pool_t *p,
 
     insert_args(p, o, lease_until, args);
     rv = ord_db_exec(c, p, sql_insert, args, INSERT_ARGS, &nrows);
+    if (rv == APR_SUCCESS && nrows == 1) {
+        rv = write_event(c, p, ORD_EVENT_CREATED, o->order_id.text);
+    }
     if (rv == APR_SUCCESS) {
         *created = nrows == 1;
     }
     return rv;
+}
+
+/* The created events of the `n` orders just inserted (those that were
+ * there already have events, and are skipped). */
+static apr_status_t write_events_of_new(ord_db_t *c, apr_pool_t *p,
+                                        ord_order_t *const *orders, int n)
+{
+    const char **args = apr_palloc(p, (n + 1) * sizeof(*args));
+    const char *sql = EVENT_HEAD "WHERE order_id IN (%s";
+    int i, nrows = 0;
+
+    args[0] = ORD_EVENT_CREATED;
+    for (i = 0; i < n; i++) {
+        if (i > 0) {
+            sql = apr_pstrcat(p, sql, ", %s", NULL);
+        }
+        args[i + 1] = orders[i]->order_id.text;
+    }
+    sql = apr_pstrcat(p, sql, EVENTS_OF_NEW_TAIL, NULL);
+    return ord_db_exec(c, p, sql, args, n + 1, &nrows);
 }
 
 apr_status_t ord_store_insert_all(ord_db_t *c, apr_pool_t *p,
@@ -165,6 +212,9 @@ apr_status_t ord_store_insert_all(ord_db_t *c, apr_pool_t *p,
         }
         sql = apr_pstrcat(p, sql, INSERT_TAIL, NULL);
         rv = ord_db_exec(c, p, sql, args, rows * INSERT_ARGS, &nrows);
+        if (rv == APR_SUCCESS && nrows > 0) {
+            rv = write_events_of_new(c, p, orders + done, rows);
+        }
         if (rv != APR_SUCCESS) {
             *inserted = count;
             return rv;
@@ -186,6 +236,9 @@ apr_status_t ord_store_cancel(ord_db_t *c, apr_pool_t *p,
     args[0] = int64_text(p, now);
     args[1] = order_id;
     rv = ord_db_exec(c, p, sql_cancel, args, 2, &nrows);
+    if (rv == APR_SUCCESS && nrows == 1) {
+        rv = write_event(c, p, ORD_EVENT_CANCELLED, order_id);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -196,14 +249,11 @@ apr_status_t ord_store_batch_create(ord_db_t *c, apr_pool_t *p,
                                     const char *batch_id, int total_entries,
                                     apr_time_t now, int *created)
 {
-    const char *args[3];
+    const char *args[] = { batch_id, apr_itoa(p, total_entries),
+                           int64_text(p, now) };
     int nrows = 0;
-    apr_status_t rv;
+    apr_status_t rv = ord_db_exec(c, p, sql_batch, args, 3, &nrows);
 
-    args[0] = batch_id;
-    args[1] = apr_itoa(p, total_entries);
-    args[2] = int64_text(p, now);
-    rv = ord_db_exec(c, p, sql_batch, args, 3, &nrows);
     if (rv == APR_SUCCESS) {
         *created = nrows == 1;
     }
@@ -230,10 +280,22 @@ static apr_status_t claim_state(ord_db_t *c, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-static int holds(const char **cols, const char *status, const char *token)
+/* After a claim or a completion that changed no row: APR_SUCCESS, with the
+ * row's columns, when the row is in `status` under `token` (an earlier
+ * attempt of this claim committed), APR_NOTFOUND when another claim has
+ * it or it is finished or cancelled. */
+static apr_status_t row_says_ours(ord_db_t *c, apr_pool_t *p,
+                                  const char *order_id, const char *status,
+                                  const char *token, const char ***cols)
 {
-    return cols[0] && strcmp(cols[0], status) == 0
-           && cols[1] && strcmp(cols[1], token) == 0;
+    apr_status_t rv = claim_state(c, p, order_id, cols);
+
+    if (rv == APR_SUCCESS
+        && !((*cols)[0] && strcmp((*cols)[0], status) == 0
+             && (*cols)[1] && strcmp((*cols)[1], token) == 0)) {
+        rv = APR_NOTFOUND;
+    }
+    return rv;
 }
 
 apr_status_t ord_store_claim(ord_db_t *c, apr_pool_t *p,
@@ -260,20 +322,24 @@ apr_status_t ord_store_claim(ord_db_t *c, apr_pool_t *p,
         return rv;
     }
     if (rows->nelts == 1) {
+        /* A claim from Pending changes the status: its event.  Taking over
+         * an expired claim changes only who holds it. */
+        if (from == ORD_PENDING) {
+            rv = write_event(c, p, ORD_EVENT_PROCESSING, order_id);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
         *created_at = text_int64(APR_ARRAY_IDX(rows, 0, const char **)[0]);
         *started_at = now;
         return APR_SUCCESS;
     }
-    rv = claim_state(c, p, order_id, &cols);
-    if (rv != APR_SUCCESS) {
-        return rv;
+    rv = row_says_ours(c, p, order_id, "Processing", token, &cols);
+    if (rv == APR_SUCCESS) {
+        *created_at = text_int64(cols[2]);
+        *started_at = text_int64(cols[3]);
     }
-    if (!holds(cols, "Processing", token)) {
-        return APR_NOTFOUND;
-    }
-    *created_at = text_int64(cols[2]);
-    *started_at = text_int64(cols[3]);
-    return APR_SUCCESS;
+    return rv;
 }
 
 apr_status_t ord_store_complete(ord_db_t *c, apr_pool_t *p,
@@ -293,37 +359,69 @@ apr_status_t ord_store_complete(ord_db_t *c, apr_pool_t *p,
         return rv;
     }
     if (nrows == 1) {
-        *completed_at = now;
-        return APR_SUCCESS;
-    }
-    rv = claim_state(c, p, order_id, &cols);
-    if (rv != APR_SUCCESS) {
+        rv = write_event(c, p, ORD_EVENT_COMPLETED, order_id);
+        if (rv == APR_SUCCESS) {
+            *completed_at = now;
+        }
         return rv;
     }
-    if (!holds(cols, "Completed", token)) {
-        return APR_NOTFOUND;
+    rv = row_says_ours(c, p, order_id, "Completed", token, &cols);
+    if (rv == APR_SUCCESS) {
+        *completed_at = text_int64(cols[4]);
     }
-    *completed_at = text_int64(cols[4]);
-    return APR_SUCCESS;
+    return rv;
 }
 
 apr_status_t ord_store_lease(ord_db_t *c, apr_pool_t *p, const char *name,
                              const char *holder, apr_time_t now,
                              apr_time_t until, int *held)
 {
-    const char *args[5];
+    const char *args[] = { holder, int64_text(p, until), name, holder,
+                           int64_text(p, now) };
     int nrows = 0;
-    apr_status_t rv;
+    apr_status_t rv = ord_db_exec(c, p, sql_lease, args, 5, &nrows);
 
-    args[0] = holder;
-    args[1] = int64_text(p, until);
-    args[2] = name;
-    args[3] = holder;
-    args[4] = int64_text(p, now);
-    rv = ord_db_exec(c, p, sql_lease, args, 5, &nrows);
     if (rv == APR_SUCCESS) {
         *held = nrows == 1;
     }
     return rv;
 }
 
+
+static const char sql_newest_expired[] =
+    "SELECT xid, seq FROM order_events WHERE created_us < %lld "
+    "ORDER BY xid DESC, seq DESC LIMIT 1";
+static const char sql_expire[] =
+    "DELETE FROM order_events WHERE created_us < %lld";
+static const char sql_removed_mark[] =
+    "UPDATE order_leases SET holder = %s WHERE name = %s";
+
+apr_status_t ord_store_events_expire(ord_db_t *c, apr_pool_t *p,
+                                     apr_time_t before, int *removed)
+{
+    const char *args[2];
+    apr_array_header_t *rows;
+    ord_event_cursor_t newest;
+    int nrows = 0;
+    apr_status_t rv;
+
+    args[0] = int64_text(p, before);
+    rv = ord_db_select(c, p, sql_newest_expired, args, 1, 2, &rows);
+    if (rv != APR_SUCCESS || rows->nelts == 0) {
+        if (rv == APR_SUCCESS) {
+            *removed = 0;
+        }
+        return rv;
+    }
+    newest.xid = text_int64(APR_ARRAY_IDX(rows, 0, const char **)[0]);
+    newest.seq = text_int64(APR_ARRAY_IDX(rows, 0, const char **)[1]);
+    rv = ord_db_exec(c, p, sql_expire, args, 1, &nrows);
+    if (rv == APR_SUCCESS) {
+        int marked = 0;
+        *removed = nrows;
+        args[0] = ord_events_cursor_text(p, newest);
+        args[1] = ORD_EVENTS_REMOVED;
+        rv = ord_db_exec(c, p, sql_removed_mark, args, 2, &marked);
+    }
+    return rv;
+}

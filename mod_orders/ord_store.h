@@ -22,10 +22,22 @@
 #include <apr_tables.h>
 
 #include "ord_db.h"
+#include "ord_events.h"
 #include "ord_totals.h"
 #include "ord_order.h"
 #include "ord_query.h"
 
+
+/* The types of events (API.md section 5): every transition of an order
+ * writes one, in the transaction of the transition. */
+#define ORD_EVENT_CREATED    "order.created"
+#define ORD_EVENT_PROCESSING "order.processing"
+#define ORD_EVENT_COMPLETED  "order.completed"
+#define ORD_EVENT_CANCELLED  "order.cancelled"
+
+/* The row of order_leases that holds the newest event retention removed
+ * (its holder is that event's cursor text). */
+#define ORD_EVENTS_REMOVED "events-removed"
 
 /* An order nobody is processing any more (its lease ran out). */
 typedef struct {
@@ -119,5 +131,24 @@ apr_status_t ord_store_insert_all(ord_db_t *c, apr_pool_t *p,
 apr_status_t ord_store_order_ids(ord_db_t *c, apr_pool_t *p,
                                  ord_status_e status, int max,
                                  apr_array_header_t **ids);
+
+/* One page of the events feed (ord_event_t *), after q->after in the
+ * feed's order, at most q->limit, only events of transactions that can no
+ * longer commit behind it (see sql/); `user_id` (may be NULL) keeps only
+ * that user's orders. */
+apr_status_t ord_store_events(ord_db_t *c, apr_pool_t *p,
+                              const ord_event_query_t *q, const char *user_id,
+                              apr_array_header_t **events);
+
+/* The position of the newest event retention removed (0, 0: none yet): a
+ * cursor before it may have missed events (410). */
+apr_status_t ord_store_events_removed(ord_db_t *c, apr_pool_t *p,
+                                      ord_event_cursor_t *newest);
+
+/* Removes the events created before `before` and records the newest of
+ * them (ORD_EVENTS_REMOVED): *removed of them.  In the writer's
+ * transaction. */
+apr_status_t ord_store_events_expire(ord_db_t *c, apr_pool_t *p,
+                                     apr_time_t before, int *removed);
 
 #endif /* ORD_STORE_H */

@@ -10,6 +10,7 @@
 
 #include "ord_store.h"
 #include "ord_store_text.h"
+#include "ord_events.h"
 
 static const char sql_get[] =
     "SELECT " ORDER_COLUMNS " FROM orders WHERE order_id = %s";
@@ -62,10 +63,10 @@ static const char sql_order_ids[] =
 
 /* An order from the ORDER_COLUMNS of a row; NULL when the row is not one
  * this module wrote. */
-static ord_order_t *row_to_order(apr_pool_t *p, const char **col)
+/* The fixed fields of an order, from the seven columns that start at
+ * `col` (order_id .. amount_scale, as ORDER_COLUMNS begins). */
+static void fixed_fields(ord_order_t *o, const char **col)
 {
-    ord_order_t *o = apr_pcalloc(p, sizeof(*o));
-
     o->order_id.text = col[0];
     o->order_id.is_int = text_int64(col[1]) != 0;
     o->user_id.text = col[2];
@@ -73,6 +74,13 @@ static ord_order_t *row_to_order(apr_pool_t *p, const char **col)
     o->item_ids_json = col[4];
     o->total_amount.cents = text_int64(col[5]);
     o->total_amount.scale = (int)text_int64(col[6]);
+}
+
+static ord_order_t *row_to_order(apr_pool_t *p, const char **col)
+{
+    ord_order_t *o = apr_pcalloc(p, sizeof(*o));
+
+    fixed_fields(o, col);
     if (ord_status_parse(col[7], &o->status) != APR_SUCCESS) {
         return NULL;
     }
@@ -218,24 +226,20 @@ apr_status_t ord_store_order_ids(ord_db_t *c, apr_pool_t *p,
                                  ord_status_e status, int max,
                                  apr_array_header_t **ids)
 {
-    const char *args[2];
-    apr_array_header_t *rows, *out;
-    apr_status_t rv;
+    const char *args[] = { ord_status_name(status), apr_itoa(p, max) };
+    apr_array_header_t *rows, *out = NULL;
+    apr_status_t rv = ord_db_select(c, p, sql_order_ids, args, 2, 1, &rows);
     int i;
 
-    args[0] = ord_status_name(status);
-    args[1] = apr_itoa(p, max);
-    rv = ord_db_select(c, p, sql_order_ids, args, 2, 1, &rows);
-    if (rv != APR_SUCCESS) {
-        return rv;
+    if (rv == APR_SUCCESS) {
+        out = apr_array_make(p, rows->nelts, sizeof(const char *));
+        for (i = 0; i < rows->nelts; i++) {
+            APR_ARRAY_PUSH(out, const char *) =
+                APR_ARRAY_IDX(rows, i, const char **)[0];
+        }
+        *ids = out;
     }
-    out = apr_array_make(p, rows->nelts, sizeof(const char *));
-    for (i = 0; i < rows->nelts; i++) {
-        APR_ARRAY_PUSH(out, const char *) =
-            APR_ARRAY_IDX(rows, i, const char **)[0];
-    }
-    *ids = out;
-    return APR_SUCCESS;
+    return rv;
 }
 
 static const char sql_lease_holder[] =
@@ -258,6 +262,96 @@ apr_status_t ord_store_lease_holder(ord_db_t *c, apr_pool_t *p,
         const char **col = APR_ARRAY_IDX(rows, 0, const char **);
         *holder = col[0] && *col[0] ? col[0] : NULL;
         *until = text_int64(col[1]);
+    }
+    return APR_SUCCESS;
+}
+
+/* The feed: events joined with their order's fixed fields. */
+#define FEED_SELECT \
+    "SELECT e.xid, e.seq, e.type, e.created_us, e.status, e.updated_us, "   \
+    "e.started_us, e.completed_us, o.order_id, o.order_id_int, o.user_id, "  \
+    "o.user_id_int, o.item_ids, o.amount_cents, o.amount_scale, "            \
+    "o.created_us FROM order_events e JOIN orders o "                        \
+    "ON o.order_id = e.order_id WHERE "
+#define FEED_COLUMNS 16
+
+static ord_event_t *row_to_event(apr_pool_t *p, const char **col)
+{
+    ord_event_t *e = apr_pcalloc(p, sizeof(*e));
+    ord_order_t *o = &e->order;
+
+    e->cursor.xid = text_int64(col[0]);
+    e->cursor.seq = text_int64(col[1]);
+    e->type = col[2];
+    e->created_at = text_int64(col[3]);
+    if (ord_status_parse(col[4], &o->status) != APR_SUCCESS) {
+        return NULL;
+    }
+    o->updated_at = text_int64(col[5]);
+    o->processing_started_at = text_int64(col[6]);
+    o->completed_at = text_int64(col[7]);
+    fixed_fields(o, col + 8);
+    o->created_at = text_int64(col[15]);
+    return e;
+}
+
+apr_status_t ord_store_events(ord_db_t *c, apr_pool_t *p,
+                              const ord_event_query_t *q, const char *user_id,
+                              apr_array_header_t **events)
+{
+    const ord_sql_dialect_t *d = c->dialect;
+    const char *args[6], *sql;
+    apr_array_header_t *rows, *out;
+    apr_status_t rv;
+    int n = 0, i;
+
+    args[n++] = int64_text(p, q->has_after ? q->after.xid : 0);
+    args[n++] = int64_text(p, q->has_after ? q->after.seq : 0);
+    sql = apr_pstrcat(p, FEED_SELECT, d->feed_after, d->feed_horizon, NULL);
+    if (q->order_id) {
+        sql = apr_pstrcat(p, sql, " AND e.order_id = %s", NULL);
+        args[n++] = q->order_id;
+    }
+    if (q->type) {
+        sql = apr_pstrcat(p, sql, " AND e.type = %s", NULL);
+        args[n++] = q->type;
+    }
+    if (user_id) {
+        sql = apr_pstrcat(p, sql, " AND o.user_id = %s", NULL);
+        args[n++] = user_id;
+    }
+    sql = apr_pstrcat(p, sql, " ORDER BY ", d->feed_order, " LIMIT %d", NULL);
+    args[n++] = apr_itoa(p, q->limit);
+    rv = ord_db_select(c, p, sql, args, n, FEED_COLUMNS, &rows);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    out = apr_array_make(p, rows->nelts, sizeof(ord_event_t *));
+    for (i = 0; i < rows->nelts; i++) {
+        ord_event_t *e = row_to_event(p, APR_ARRAY_IDX(rows, i, const char **));
+        if (!e) {
+            return APR_EGENERAL;
+        }
+        APR_ARRAY_PUSH(out, ord_event_t *) = e;
+    }
+    *events = out;
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_store_events_removed(ord_db_t *c, apr_pool_t *p,
+                                      ord_event_cursor_t *newest)
+{
+    const char *holder = NULL;
+    apr_time_t ignored;
+    apr_status_t rv = ord_store_lease_holder(c, p, ORD_EVENTS_REMOVED,
+                                             &holder, &ignored);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    newest->xid = newest->seq = 0;
+    if (holder && ord_events_cursor_parse(holder, newest) != APR_SUCCESS) {
+        newest->xid = newest->seq = 0;
     }
     return APR_SUCCESS;
 }

@@ -74,6 +74,7 @@ struct ord_writer_t {
     apr_pool_t *scratch;            /* the writer thread's, per batch */
     int stopping;
     int max_batch;
+    apr_time_t busy_until;          /* the writer thread's only */
     ord_writer_open_fn *open;
     ord_writer_close_fn *close;
     void *ctx;
@@ -82,21 +83,22 @@ struct ord_writer_t {
 };
 
 /* Runs the batch once in one transaction.  APR_SUCCESS when it committed;
- * otherwise the failure, with *may_retry set when nothing can have taken
- * effect and the failure was the session's (it ended, or lost its prepared
- * statements), so that the same batch on a new session should succeed. */
+ * otherwise the failure, with *fault the database's reading of it (0: no
+ * connection) and *at_begin set when BEGIN itself failed. */
 static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
-                              int *may_retry)
+                              ord_db_fault_e *fault, int *at_begin)
 {
     ord_db_t *conn = w->open(w->ctx, p);
     apr_status_t rv;
     ticket_t *t;
 
-    *may_retry = 0;
+    *fault = 0;
+    *at_begin = 0;
     if (!conn) {
         return APR_EGENERAL;
     }
     rv = ord_db_begin(conn);
+    *at_begin = rv != APR_SUCCESS;
     for (t = batch; rv == APR_SUCCESS && t; t = t->next) {
         t->rv = t->fn(conn, p, t->arg);
         if (t->rv != APR_SUCCESS) {
@@ -113,33 +115,58 @@ static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
                                                    : APR_EGENERAL;
         }
     }
-    else {
-        ord_db_fault_e fault = ord_db_fault(conn);
-        *may_retry = (fault == ORD_DB_STALE || fault == ORD_DB_LOST);
-        if (conn->in_transaction) {
-            ord_db_rollback(conn);  /* keeps the first failure */
-        }
+    else if (conn->in_transaction) {
+        ord_db_rollback(conn);      /* keeps the first failure */
+    }
+    if (rv != APR_SUCCESS) {
+        *fault = ord_db_fault(conn);
     }
     w->close(w->ctx, conn, rv);
     return rv;
 }
 
+/* After BEGIN found the database locked by another process (SQLite's
+ * BEGIN IMMEDIATE, after the driver's own 1.6 s of retries), batches that
+ * nobody waits for (claims, completions: their jobs try again later) fail
+ * at once for this long instead of each waiting as long again, so that a
+ * request's batch does not queue behind them while the lock lasts. */
+#define BUSY_BACKOFF apr_time_from_msec(500)
+
+/* Whether a thread waits for this batch (a request's write). */
+static int waited_for(const ticket_t *batch)
+{
+    for (; batch; batch = batch->next) {
+        if (!batch->done_fn) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Runs one batch and sets every ticket's outcome.  A batch that failed
- * only because its session had ended runs once more, on the session the
- * next connection has: a database restart or a killed connection then
- * costs the requests of that batch nothing. */
+ * only because its session had ended (or lost its statements) before
+ * COMMIT runs once more, on the session the next connection has: a
+ * database restart or a killed connection then costs the requests of that
+ * batch nothing. */
 static void run_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p)
 {
-    apr_status_t failed;
-    int may_retry = 0;
+    apr_status_t failed = APR_EAGAIN;
+    ord_db_fault_e fault = ORD_DB_BUSY;
+    int at_begin = 0;
     ticket_t *t;
 
-    failed = try_batch(w, batch, p, &may_retry);
-    if (failed != APR_SUCCESS && may_retry) {
-        for (t = batch; t; t = t->next) {
-            t->rv = APR_SUCCESS;
+    if (apr_time_now() >= w->busy_until || waited_for(batch)) {
+        failed = try_batch(w, batch, p, &fault, &at_begin);
+        if (failed != APR_SUCCESS && failed != APR_INCOMPLETE
+            && (fault == ORD_DB_STALE || fault == ORD_DB_LOST)) {
+            for (t = batch; t; t = t->next) {
+                t->rv = APR_SUCCESS;
+            }
+            failed = try_batch(w, batch, p, &fault, &at_begin);
         }
-        failed = try_batch(w, batch, p, &may_retry);
+        if (failed != APR_SUCCESS && fault == ORD_DB_BUSY && at_begin) {
+            w->busy_until = apr_time_now() + BUSY_BACKOFF;
+        }
     }
     for (t = batch; t; t = t->next) {
         if (failed != APR_SUCCESS && t->rv == APR_SUCCESS) {

@@ -18,6 +18,9 @@
  * A batch that failed only because its session ended before COMMIT is run
  * once more on a new session, so writes must be safe to run again after a
  * rollback (they report through their argument, set anew on each run).
+ * After BEGIN found the database locked (busy), batches of posted writes
+ * only (nobody waits for them) fail at once with APR_EAGAIN for the next
+ * half second, without waiting for the lock.
  *
  * Thread-safety: ord_writer_submit may be called from any thread.
  */

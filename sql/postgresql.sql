@@ -38,3 +38,27 @@ CREATE TABLE IF NOT EXISTS order_leases (
 );
 INSERT INTO order_leases (name, holder, until_us) VALUES ('recovery', '', 0)
     ON CONFLICT (name) DO NOTHING;
+-- Every change of an order, written in the transaction of the change (the
+-- outbox of the events feed and the webhooks).  The order's fixed fields
+-- are read from orders; an event keeps what changed.  Sequence order is not
+-- commit order with several writers: the feed is ordered by the writing
+-- transaction's id, and a reader is only shown events of transactions older
+-- than every one still running (pg_snapshot_xmin), so no event can commit
+-- behind a cursor already handed out.
+CREATE TABLE IF NOT EXISTS order_events (
+    seq          BIGSERIAL PRIMARY KEY,
+    xid          BIGINT   NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+    type         TEXT     NOT NULL,
+    order_id     TEXT     NOT NULL,
+    status       TEXT     NOT NULL,
+    updated_us   BIGINT   NOT NULL,
+    started_us   BIGINT,
+    completed_us BIGINT,
+    created_us   BIGINT   NOT NULL
+);
+CREATE INDEX IF NOT EXISTS order_events_by_xid ON order_events (xid, seq);
+CREATE INDEX IF NOT EXISTS order_events_by_order ON order_events (order_id, seq);
+CREATE INDEX IF NOT EXISTS order_events_by_time ON order_events (created_us);
+-- The newest event retention removed: a cursor before it answers 410.
+INSERT INTO order_leases (name, holder, until_us) VALUES ('events-removed', '0.0', 0)
+    ON CONFLICT (name) DO NOTHING;

@@ -38,3 +38,24 @@ CREATE TABLE IF NOT EXISTS order_leases (
 );
 INSERT INTO order_leases (name, holder, until_us) VALUES ('recovery', '', 0)
     ON CONFLICT (name) DO NOTHING;
+-- Every change of an order, written in the transaction of the change (the
+-- outbox of the events feed and the webhooks).  The order's fixed fields
+-- are read from orders; an event keeps what changed.  `xid` orders the
+-- feed: SQLite has one writer at a time, so commit order is seq order and
+-- xid is 0.
+CREATE TABLE IF NOT EXISTS order_events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    xid          INTEGER NOT NULL DEFAULT 0,
+    type         TEXT    NOT NULL,
+    order_id     TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    updated_us   INTEGER NOT NULL,
+    started_us   INTEGER,
+    completed_us INTEGER,
+    created_us   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS order_events_by_order ON order_events (order_id, seq);
+CREATE INDEX IF NOT EXISTS order_events_by_time ON order_events (created_us);
+-- The newest event retention removed: a cursor before it answers 410.
+INSERT INTO order_leases (name, holder, until_us) VALUES ('events-removed', '0.0', 0)
+    ON CONFLICT (name) DO NOTHING;

@@ -4,10 +4,18 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from orders_server import SANITIZER_FINDINGS, Server, assert_no_crash  # noqa: E402
+import orders_server  # noqa: E402
+from orders_server import SANITIZER_FINDINGS, Server, assert_no_crash, log_tag  # noqa: E402
 from pg_server import PostgresServer  # noqa: E402
 
 DRIVERS = ["sqlite3", "pgsql"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "orders_log(*tags): the ORDnnnnn tags of the error and "
+        "warning lines of mod_orders this test causes; any other such line "
+        "fails it")
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +73,56 @@ def no_crash(request):
             server = request.getfixturevalue(name)
             assert_no_crash(server)
     no_sanitizer_findings()
+
+
+def fail_on_undeclared(node, found, where):
+    """Fails unless the tag of each (server, line) of `found` is declared by
+    an orders_log marker of `node` (a test: its own, its class's and its
+    module's; a module: its pytestmark); the message has the lines whole."""
+    declared = {tag for mark in node.iter_markers("orders_log")
+                for tag in mark.args}
+    missed = [(s, line) for s, line in found if log_tag(line) not in declared]
+    if not missed:
+        return
+    by_server = {}
+    for s, line in missed:
+        by_server.setdefault(str(s), []).append(line)
+    tags = sorted({log_tag(line) or "no tag" for _, line in missed})
+    pytest.fail(f"{len(missed)} error/warning line(s) of mod_orders {where} "
+                f"not declared ({', '.join(tags)}; declared: "
+                f"{', '.join(sorted(declared)) or 'none'}):\n"
+                + "\n".join(f"{server}:\n" + "\n".join(lines)
+                            for server, lines in by_server.items()),
+                pytrace=False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_undeclared_log_lines_outside_tests(request):
+    """The lines no test is there for: the start-up of a module's servers,
+    what they log between tests and while they stop after the last one.
+    They fail the module (at its last test's teardown) unless its
+    pytestmark declares them."""
+    orders_server.collect_module_lines()     # not this module's
+    outside = []
+    yield outside
+    outside += orders_server.collect_module_lines()
+    fail_on_undeclared(request.node, outside,
+                       "logged outside the tests of this module (start-up, "
+                       "between tests, stop)")
+
+
+@pytest.fixture(autouse=True)
+def no_undeclared_log_lines(request, no_undeclared_log_lines_outside_tests):
+    """After each test, every error or warning line of mod_orders that any
+    server logged during it (a module's, the test's own, one the test made
+    and removed) carries a tag the test declared with
+    @pytest.mark.orders_log("ORD00013", ...) on it or in its module's
+    pytestmark, as mod_md's tests do with ignore_recent().  Any other line
+    fails the test, listed whole."""
+    no_undeclared_log_lines_outside_tests.extend(orders_server.collect_module_lines())
+    yield
+    fail_on_undeclared(request.node, orders_server.collect_module_lines(),
+                       "logged during this test")
 
 
 @pytest.fixture(scope="session", autouse=True)

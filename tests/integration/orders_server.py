@@ -36,6 +36,17 @@ SANITIZER_REPORT = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|"
 # Reports found in servers already removed, for the tests' fixtures.
 SANITIZER_FINDINGS = []
 
+# The module's own error and warning lines (crit and above too), which each
+# test must declare by their tag, and that tag.  Other modules' lines
+# ([core:error], [dbd:error], [mpm_event:...]) are not checked.
+MODULE_LOG_LINE = re.compile(r"\[orders:(warn|error|crit|alert|emerg)\]")
+LOG_TAG = re.compile(r"\b(ORD\d{5}):")
+# Every Server not yet removed, so that its new lines can be read whoever
+# made it (a fixture of the module, of the test, or the test itself); and
+# the lines of those removed since the last look (read at their cleanup).
+_LIVE_SERVERS = []
+_REMOVED_LINES = []
+
 
 def free_port():
     import socket
@@ -109,7 +120,10 @@ class Server:
         self.proc = None
         self.db_path = os.path.join(self.dir, "db", "orders.db")
         self.error_log = os.path.join(self.dir, "log", "error_log")
+        # Where the lines not yet looked at begin (an offset in error_log).
+        self.log_mark = 0
         self.render()
+        _LIVE_SERVERS.append(self)
 
     # -- life cycle -------------------------------------------------------
     def render(self):
@@ -195,7 +209,15 @@ class Server:
         self.stop()
         # Children report leaks as they exit: only now is everything there.
         SANITIZER_FINDINGS.extend(self.sanitizer_reports())
+        # Its lines not yet looked at (its stop's too), before they go with
+        # the directory.
+        _REMOVED_LINES.extend((self, line) for line in self.new_module_lines())
+        if self in _LIVE_SERVERS:
+            _LIVE_SERVERS.remove(self)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __str__(self):
+        return f"server :{self.port} ({self.driver}, {self.dir})"
 
     # -- HTTP ---------------------------------------------------------------
     def request(self, method, path, body=None, headers=None, timeout=30):
@@ -251,6 +273,20 @@ class Server:
         except FileNotFoundError:
             return ""
 
+    def new_module_lines(self):
+        """The module's error and warning lines (MODULE_LOG_LINE) logged
+        since the last call, whole lines only."""
+        try:
+            with open(self.error_log, "rb") as f:
+                f.seek(self.log_mark)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        data = data[:data.rfind(b"\n") + 1]      # a line being written waits
+        self.log_mark += len(data)
+        return [line for line in data.decode(errors="replace").splitlines()
+                if MODULE_LOG_LINE.search(line)]
+
     def crashes(self, allow_killed=False):
         """error_log lines that tell of a crash, and sanitizer reports."""
         bad = []
@@ -290,6 +326,23 @@ class Server:
             if "ORD00012:" in line:
                 ids.append(line.split("ORD00012: order ", 1)[1].split(" ", 1)[0])
         return ids
+
+
+def log_tag(line):
+    """The ORDnnnnn tag of an error_log line of the module, or None."""
+    m = LOG_TAG.search(line)
+    return m.group(1) if m else None
+
+
+def collect_module_lines():
+    """[(server, line)] of every error and warning line of the module logged
+    since the last call, by any server: those running and those removed
+    meanwhile.  conftest calls it before and after each test."""
+    found = _REMOVED_LINES[:]
+    del _REMOVED_LINES[:]
+    for s in _LIVE_SERVERS:
+        found += [(s, line) for line in s.new_module_lines()]
+    return found
 
 
 def assert_no_crash(*servers):

@@ -6,6 +6,7 @@ mod_remoteip, which takes the client address from X-Forwarded-For when the
 connection comes from the trusted proxy 127.0.0.1."""
 import pytest
 
+from orders_data import order
 from orders_server import MODDIR
 
 REMOTE = {"X-Forwarded-For": "203.0.113.5"}
@@ -47,8 +48,8 @@ def test_operator_endpoints_answer_this_machine(proxied):
 
 
 def test_the_api_stays_open_to_remote_clients(proxied):
-    order = {"order_id": "remote-1", "user_id": 9, "item_ids": [1], "total_amount": 4.25}
-    r = proxied.post("/orders", order, headers=REMOTE)
+    body = order("remote-1", user_id=9, item_ids=[1], total_amount=4.25)
+    r = proxied.post("/orders", body, headers=REMOTE)
     assert r.status == 202, r
     r = proxied.get("/orders/remote-1", headers=REMOTE)
     assert r.status == 200 and r.json()["total_amount"] == 4.25

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+from orders_data import OMIT, order
 from orders_server import Response, Server, assert_no_crash, wait_for
 
 ISO_US = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -22,14 +23,6 @@ STATUSES = {"Pending", "Processing", "Completed", "Cancelled"}
 
 
 # -- helpers ------------------------------------------------------------------
-
-def order(order_id, **fields):
-    """A valid order body; keyword arguments replace or add fields."""
-    body = {"order_id": order_id, "user_id": 1, "item_ids": [101, 102],
-            "total_amount": 10.5}
-    body.update(fields)
-    return body
-
 
 def assert_json(r, status):
     """`r` has `status`, Content-Type application/json, and a JSON body,
@@ -143,8 +136,8 @@ def test_total_amount_keeps_the_decimals_sent(server, text):
 
 
 def test_order_id_absent_is_generated_uuid(server):
-    r = server.post("/orders", {"user_id": "alice", "item_ids": [1],
-                                "total_amount": 5})
+    r = server.post("/orders", order(OMIT, user_id="alice", item_ids=[1],
+                                     total_amount=5))
     o = assert_json(r, 202)
     oid = o["order_id"]
     assert isinstance(oid, str)

@@ -7,12 +7,12 @@ import threading
 
 import pytest
 
+from orders_data import OMIT, order
 from orders_server import MODDIR, wait_for
 
 
 def place(server, order_id, user_id=1, path="/orders", **headers):
-    r = server.post(path, {"order_id": order_id, "user_id": user_id,
-                           "item_ids": [1], "total_amount": 2.5},
+    r = server.post(path, order(order_id, user_id=user_id, item_ids=[1], total_amount=2.5),
                     headers=headers or None)
     assert r.status == 202, (r, server.read_log()[-3000:])
     return r
@@ -249,15 +249,15 @@ def bound(fresh):
 
 def test_bound_orders_belong_to_the_signed_in_user(bound):
     s = bound
-    r = s.post("/orders", {"order_id": "alice-1", "item_ids": [1], "total_amount": 1},
+    r = s.post("/orders", order("alice-1", user_id=OMIT, item_ids=[1], total_amount=1),
                headers=auth("alice"))
     assert r.status == 202, r
     assert r.json()["user_id"] == "alice"
-    r = s.post("/orders", {"order_id": "alice-2", "user_id": "alice", "item_ids": [1],
-                           "total_amount": 1}, headers=auth("alice"))
+    r = s.post("/orders", order("alice-2", user_id="alice", item_ids=[1], total_amount=1),
+               headers=auth("alice"))
     assert r.status == 202, r
-    r = s.post("/orders", {"order_id": "bob-as-alice", "user_id": "alice", "item_ids": [1],
-                           "total_amount": 1}, headers=auth("bob"))
+    r = s.post("/orders", order("bob-as-alice", user_id="alice", item_ids=[1], total_amount=1),
+               headers=auth("bob"))
     assert r.status == 403 and "user_id" in r.json()["error"]
     place(s, "bob-1", user_id="bob", **auth("bob"))
 

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from orders_data import order
 from orders_server import Server, assert_no_crash, wait_for
 from pg_server import PostgresServer
 
@@ -58,8 +59,8 @@ class Traffic:
         while not self.stop.is_set():
             if pending is None:
                 n += 1
-                pending = {"order_id": f"reset-{client}-{n}", "user_id": client,
-                           "item_ids": [n], "total_amount": 1.25}
+                pending = order(f"reset-{client}-{n}", user_id=client,
+                                item_ids=[n], total_amount=1.25)
             t0 = time.monotonic()
             status = self.request("POST", "/orders", pending)
             self.record("post", t0, status, pending["order_id"])
@@ -108,6 +109,12 @@ def own_pg():
     pg.cleanup()
 
 
+# Every session ended, then PostgreSQL away: the cause as the writer's batch
+# (ORD00013) or a GET of an order (ORD00054) meets it first in a child, each
+# new kind again (connection lost, then no connection); a COMMIT whose
+# answer was lost (ORD00015); orders in their processing step while it is
+# away, left to the recovery pass (ORD00010).
+@pytest.mark.orders_log("ORD00010", "ORD00013", "ORD00015", "ORD00054")
 def test_reset_connections_and_restart_never_give_wrong_answers(own_pg):
     server = Server(driver="pgsql", pg=own_pg, processing_time="0.5",
                     recovery_interval="1").start()
@@ -146,9 +153,17 @@ def test_reset_connections_and_restart_never_give_wrong_answers(own_pg):
         # 503 only while the database was really away: from the stop until
         # it answered again, plus the moment a request already under way
         # needs to notice.
+        # The one exception: a batch whose COMMIT was under way when its
+        # session was ended may have committed, and answers 503 (ORD00015)
+        # for the client's retry to settle; those retries got 200 or 202
+        # (every order is acknowledged in the end: see below).
         outside = [r for r in records if r[2] == 503
                    and not (t_down - 0.5 <= r[0] <= t_up + FIRST_202_WITHIN)]
-        assert outside == [], outside[:5]
+        lost_commits = server.read_log().count("ORD00015")
+        print(f"503s outside the outage: {len(outside)}; lost COMMITs: {lost_commits}")
+        if outside:
+            assert lost_commits > 0 and all(r[1] == "post" for r in outside), outside[:5]
+            assert {r[3] for r in outside} <= set(traffic.acked)
         assert by[("post", 503)] > 0, "the database was away: some 503 expected"
         assert gap <= FIRST_202_WITHIN, gap
 

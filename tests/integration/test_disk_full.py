@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from orders_data import order
 from orders_server import IS_ROOT, Server, assert_no_crash, wait_for
 
 TMPFS_SIZE = "8m"
@@ -27,12 +28,9 @@ POSTS_WHILE_FULL = 15
 
 # -- helpers ------------------------------------------------------------------
 
-def order(order_id, n):
-    """A valid order whose row is large; `n` makes its content its own."""
-    return {"order_id": order_id, "user_id": n % 97,
-            "item_ids": [f"{order_id}-item-{i:04d}-" + "x" * 32
-                         for i in range(ITEMS_PER_ORDER)],
-            "total_amount": 10.25 + n}
+def large_items(order_id):
+    """Item ids that make an order's row large (and its own)."""
+    return [f"{order_id}-item-{i:04d}-" + "x" * 32 for i in range(ITEMS_PER_ORDER)]
 
 
 def mount_tmpfs(path):
@@ -155,6 +153,9 @@ def small_disk_server():
 
 # -- the test -------------------------------------------------------------------
 
+# The writer's batch on the full disk: the cause (disk full), once per
+# child and incident.
+@pytest.mark.orders_log("ORD00013")
 def test_full_disk_answers_503_and_recovers_without_restart(small_disk_server):
     server = small_disk_server
     db_dir = os.path.dirname(server.db_path)
@@ -162,7 +163,9 @@ def test_full_disk_answers_503_and_recovers_without_restart(small_disk_server):
     refused = []        # order_ids answered 503
 
     def place(order_id, n):
-        body = order(order_id, n)
+        # A large row; `n` makes its content its own.
+        body = order(order_id, user_id=n % 97, item_ids=large_items(order_id),
+                     total_amount=10.25 + n)
         r = server.post("/orders", body)
         # A full disk is "unavailable", never an internal error.
         assert r.status in (202, 503), (order_id, r)

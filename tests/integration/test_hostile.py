@@ -13,7 +13,8 @@ import urllib.parse
 import pytest
 
 from orders_server import assert_no_crash, wait_for
-from test_api import assert_error, assert_json, order, post_bytes, raw, row_count
+from orders_data import order
+from test_api import assert_error, assert_json, post_bytes, raw, row_count
 
 JSON = b"Content-Type: application/json\r\n"
 INJECTIONS = ["'; DROP TABLE orders; --", "\" OR 1=1 --", "1' OR '1'='1",
@@ -274,8 +275,8 @@ def test_a_stalled_body_is_cut_off_and_others_are_served(fresh):
 # -- random mutations of a valid order ---------------------------------------------
 
 SEED = 20261124
-VALID = json.dumps({"order_id": "mut-0", "user_id": "u-1", "item_ids": [101, "sku-2"],
-                    "total_amount": 12.5}).encode()
+VALID = json.dumps(order("mut-0", user_id="u-1", item_ids=[101, "sku-2"],
+                         total_amount=12.5)).encode()
 TOKENS = [b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"null", b"true", b"-",
           b"1e999", b"\x00", b"\xff", b"\xc3", b'"order_id"', b'"status"', b"0.001",
           b"9007199254740993", b" ", b"\n"]

@@ -11,7 +11,8 @@ import time
 import uuid
 
 from orders_server import IS_ROOT, assert_no_crash, concurrent_posts, wait_for
-from test_processing import assert_metrics_match_database, order
+from orders_data import order
+from test_processing import assert_metrics_match_database
 
 PROCESSING = 3          # seconds an order sits in Processing
 INTERVAL = 1            # OrdersRecoveryInterval
@@ -123,7 +124,7 @@ def test_sigstopped_recovery_holder_is_taken_over_and_nothing_done_twice(fresh):
     posted = []
 
     def post_batch():
-        bodies = [order(len(posted) + i, prefix) for i in range(40)]
+        bodies = [order(f"{prefix}-{len(posted) + i}", len(posted) + i) for i in range(40)]
         results = concurrent_posts(server.port, bodies)
         assert collections.Counter(s for s, _, _ in results) == {202: 40}, results
         posted.extend(b["order_id"] for b in bodies)

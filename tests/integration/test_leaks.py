@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from orders_data import order
 from orders_server import SANITIZE, Server, assert_no_crash, wait_for
 
 ONE_CHILD = "StartServers 1\nServerLimit 1\nMaxRequestWorkers 128\n"
@@ -60,9 +61,9 @@ def request_for(kind, conn, i):
     """The bytes of request number i of connection conn."""
     own = f"leak-{conn}-{i - i % len(KINDS)}"   # the POST of this round
     if kind == "post":
-        body = json.dumps({"order_id": own, "user_id": i % 1000,
-                           "item_ids": [i % 97, f"item-{i % 13}"],
-                           "total_amount": 12.34}).encode()
+        body = json.dumps(order(own, user_id=i % 1000,
+                                item_ids=[i % 97, f"item-{i % 13}"],
+                                total_amount=12.34)).encode()
         return post(body)
     if kind == "post_invalid":
         return post(INVALID_BODIES[i % len(INVALID_BODIES)])

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from orders_data import order
 from orders_server import assert_no_crash, concurrent_posts, wait_for
 
 STATUSES = ["Pending", "Processing", "Completed", "Cancelled"]
@@ -24,17 +25,13 @@ SCRAPE_ACCEPT = ("application/openmetrics-text;version=1.0.0,"
 
 # -- helpers ------------------------------------------------------------------
 
-def order(order_id):
-    return {"order_id": order_id, "user_id": 7, "item_ids": [1, "x-2"],
-            "total_amount": 12.34}
-
-
 def place(server, n):
     """Places `n` orders of a fresh prefix one by one; their ids."""
     prefix = "m" + uuid.uuid4().hex[:10]
     ids = [f"{prefix}-{i}" for i in range(n)]
     for i in ids:
-        r = server.post("/orders", order(i))
+        r = server.post("/orders", order(i, user_id=7, item_ids=[1, "x-2"],
+                                         total_amount=12.34))
         assert r.status == 202, r
     return ids
 
@@ -184,7 +181,8 @@ def test_order_ids_cut_at_1000_with_truncated_true(fresh):
     server = fresh(processing_time="60", workers="1",
                    extra_conf="OrdersQueueSize 1\n").start()
     prefix = "t" + uuid.uuid4().hex[:8]
-    bodies = [order(f"{prefix}-{i}") for i in range(1006)]
+    bodies = [order(f"{prefix}-{i}", user_id=7, item_ids=[1, "x-2"], total_amount=12.34)
+              for i in range(1006)]
     results = concurrent_posts(server.port, bodies)
     assert sorted({s for s, _, _ in results}) == [202], \
         sorted(s for s, _, _ in results if s != 202)[:5]

@@ -37,7 +37,8 @@ HANDLER_SOURCES = [os.path.join(SRC, "mod_orders_handler.c"),
                    os.path.join(SRC, "mod_orders_metrics.c")]
 # What the handlers call to answer (the JSON, 503 and body-reading
 # helpers): part of the call graph, not handlers themselves.
-ANSWER_SOURCES = [os.path.join(SRC, "mod_orders_http.c")]
+ANSWER_SOURCES = [os.path.join(SRC, "mod_orders_http.c"),
+                  os.path.join(SRC, "mod_orders_events.c")]
 ROUTE_C = os.path.join(SRC, "ord_route.c")
 ROUTE_H = os.path.join(SRC, "ord_route.h")
 SERVER_CONF = os.path.join(ROOT, "conf", "orders-server.conf.in")

@@ -6,12 +6,8 @@ import time
 
 import pytest
 
+from orders_data import order
 from orders_server import Server, assert_no_crash, concurrent_posts, wait_for
-
-
-def order(i, prefix):
-    return {"order_id": f"{prefix}-{i}", "user_id": i % 50,
-            "item_ids": [i, f"item-{i}"], "total_amount": 10.05 + i}
 
 
 def all_completed(server, n):
@@ -40,7 +36,7 @@ def assert_completed_once(server, ids):
 
 def test_thousand_simultaneous_orders_all_complete(fresh):
     server = fresh(processing_time="0.5").start()
-    bodies = [order(i, "burst") for i in range(1000)]
+    bodies = [order(f"burst-{i}", i) for i in range(1000)]
 
     t0 = time.monotonic()
     results = concurrent_posts(server.port, bodies)
@@ -65,7 +61,7 @@ def test_thousand_simultaneous_orders_all_complete(fresh):
 
 def test_sigkill_of_every_child_then_full_restart_loses_nothing(fresh):
     server = fresh(processing_time="1 2", recovery_interval="1").start()
-    bodies = [order(i, "kill") for i in range(300)]
+    bodies = [order(f"kill-{i}", i) for i in range(300)]
     results = concurrent_posts(server.port, bodies)
     assert collections.Counter(s for s, _, _ in results) == {202: 300}
 
@@ -89,7 +85,7 @@ def test_sigkill_of_every_child_then_full_restart_loses_nothing(fresh):
 
 def test_whole_server_sigkill_then_start_loses_nothing(fresh):
     server = fresh(processing_time="1", recovery_interval="1").start()
-    bodies = [order(i, "crash") for i in range(200)]
+    bodies = [order(f"crash-{i}", i) for i in range(200)]
     results = concurrent_posts(server.port, bodies)
     assert collections.Counter(s for s, _, _ in results) == {202: 200}
     assert server.db_status_counts()["Completed"] < 200
@@ -111,7 +107,7 @@ def test_full_queue_leaves_orders_to_the_recovery_pass(fresh):
         f.write("OrdersQueueSize 5\n")
     server.start()
 
-    bodies = [order(i, "full") for i in range(60)]
+    bodies = [order(f"full-{i}", i) for i in range(60)]
     results = concurrent_posts(server.port, bodies)
     assert collections.Counter(s for s, _, _ in results) == {202: 60}
     m = server.metrics()
@@ -131,7 +127,7 @@ def test_graceful_restart_under_load_loses_nothing(fresh):
     def place(prefix):
         i = 0
         while not stop.is_set():
-            body = order(i, prefix)
+            body = order(f"{prefix}-{i}", i)
             results.append((server.post("/orders", body).status, body["order_id"]))
             i += 1
 

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "unit_support.h"
+#include "unit_sqlite.h"
 
 #include <apr_dbd.h>
 #include <apr_hash.h>
@@ -121,7 +122,7 @@ static int st_prepare(ord_db_t *c, apr_pool_t *p, const char *sql,
     if (code) {
         return answer(c, code);
     }
-    code = apr_dbd_prepare(c->driver, p, c->handle, sql, label, stmt);
+    code = ord_db_apr_ops.prepare(c, p, sql, label, stmt);
     if (code == 0) {
         apr_dbd_prepared_t **key = apr_pmemdup(st->pool, stmt, sizeof(*stmt));
         on = apr_palloc(st->pool, sizeof(*on));
@@ -140,7 +141,7 @@ static int st_pquery(ord_db_t *c, apr_pool_t *p, int *nrows,
         return answer(c, code);
     }
     standin(c)->writes++;
-    return apr_dbd_pquery(c->driver, p, c->handle, nrows, stmt, nargs, args);
+    return ord_db_apr_ops.pquery(c, p, nrows, stmt, nargs, args);
 }
 
 static int st_pselect(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t **res,
@@ -148,22 +149,8 @@ static int st_pselect(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t **res,
 {
     int code = session_fault(c, stmt, 0);
 
-    if (code) {
-        return answer(c, code);
-    }
-    return apr_dbd_pselect(c->driver, p, c->handle, res, stmt, 1, nargs,
-                           args);
-}
-
-static int st_get_row(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t *res,
-                      apr_dbd_row_t **row)
-{
-    return apr_dbd_get_row(c->driver, p, res, row, -1);
-}
-
-static const char *st_get_entry(ord_db_t *c, apr_dbd_row_t *row, int col)
-{
-    return apr_dbd_get_entry(c->driver, row, col);
+    return code ? answer(c, code)
+                : ord_db_apr_ops.pselect(c, p, res, stmt, nargs, args);
 }
 
 static int st_query(ord_db_t *c, int *nrows, const char *sql)
@@ -175,7 +162,7 @@ static int st_query(ord_db_t *c, int *nrows, const char *sql)
     if (is_end && st->in_aborted_tx && !st->broken) {
         /* PostgreSQL ends an aborted transaction with either. */
         st->in_aborted_tx = 0;
-        return apr_dbd_query(c->driver, c->handle, nrows, "ROLLBACK");
+        return ord_db_apr_ops.query(c, nrows, "ROLLBACK");
     }
     code = session_fault(c, NULL, 0);
     if (code) {
@@ -184,7 +171,7 @@ static int st_query(ord_db_t *c, int *nrows, const char *sql)
     if (strncmp(sql, "BEGIN", 5) == 0) {
         st->begins++;
     }
-    return apr_dbd_query(c->driver, c->handle, nrows, sql);
+    return ord_db_apr_ops.query(c, nrows, sql);
 }
 
 static int st_select(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t **res,
@@ -192,8 +179,7 @@ static int st_select(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t **res,
 {
     int code = session_fault(c, NULL, 0);
 
-    return code ? answer(c, code)
-                : apr_dbd_select(c->driver, p, c->handle, res, sql, 1);
+    return code ? answer(c, code) : ord_db_apr_ops.select(c, p, res, sql);
 }
 
 static const char *st_error(ord_db_t *c, int code)
@@ -218,17 +204,16 @@ static apr_status_t st_check(ord_db_t *c, apr_pool_t *p)
                     "refused\n", sizeof(st->words));
         return APR_EGENERAL;
     }
-    apr_dbd_query(c->driver, c->handle, &nrows, "ROLLBACK");
+    ord_db_apr_ops.query(c, &nrows, "ROLLBACK");
     st->broken = 0;
     st->in_aborted_tx = 0;
     st->session++;
     return APR_SUCCESS;
 }
 
-static const ord_db_ops_t standin_ops = {
-    st_prepare, st_pquery, st_pselect, st_get_row, st_get_entry, st_query,
-    st_select, st_error, st_check
-};
+/* apr_dbd's own ops (rows and entries as they are), with the faults put
+ * in front of the others; set up by setup(). */
+static ord_db_ops_t standin_ops;
 
 /* SQLite's SQL, PostgreSQL's words for failures. */
 static ord_sql_dialect_t standin_dialect;
@@ -236,58 +221,34 @@ static ord_sql_dialect_t standin_dialect;
 /* ---- fixture ---------------------------------------------------------- */
 
 typedef struct {
-    apr_pool_t *pool;
-    char dir[64];
-    apr_hash_t *prepared;       /* lives as long as the connection */
-    ord_db_t conn;
+    unit_sqlite_t db;           /* first: unit_sqlite_setup's fixture */
     standin_t st;
 } fixture_t;
 
+/* A real SQLite file with the schema, then the stand-in in front of it. */
 static int setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof(*fx));
-    const apr_dbd_driver_t *driver;
-    apr_dbd_t *handle;
+    fixture_t *fx;
 
-    apr_pool_create(&fx->pool, NULL);
-    apr_dbd_init(fx->pool);
-    strcpy(fx->dir, "/tmp/ord_db_XXXXXX");
-    if (!mkdtemp(fx->dir)
-        || apr_dbd_get_driver(fx->pool, "sqlite3", &driver) != APR_SUCCESS
-        || apr_dbd_open(driver, fx->pool,
-                        apr_pstrcat(fx->pool, fx->dir, "/orders.db", NULL),
-                        &handle) != APR_SUCCESS) {
+    if (unit_sqlite_setup(state, sizeof(fixture_t), 1) != 0) {
         return -1;
     }
-    fx->prepared = apr_hash_make(fx->pool);
-    if (ord_db_init(&fx->conn, driver, handle, fx->prepared, fx->pool)
-        != APR_SUCCESS
-        || ord_store_ensure_schema(&fx->conn, fx->pool) != APR_SUCCESS) {
-        return -1;
-    }
+    fx = *state;
+    standin_ops = ord_db_apr_ops;
+    standin_ops.prepare = st_prepare;
+    standin_ops.pquery = st_pquery;
+    standin_ops.pselect = st_pselect;
+    standin_ops.query = st_query;
+    standin_ops.select = st_select;
+    standin_ops.error = st_error;
+    standin_ops.check = st_check;
     standin_dialect = ord_sql_sqlite3;
     standin_dialect.classify = ord_sql_pgsql.classify;
-    fx->st.pool = fx->pool;
-    fx->st.prepared_on = apr_hash_make(fx->pool);
-    fx->conn.ops = &standin_ops;
-    fx->conn.dialect = &standin_dialect;
-    fx->conn.ctx = &fx->st;
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *fx = *state;
-    char cmd[128];
-
-    apr_dbd_close(fx->conn.driver, fx->conn.handle);
-    apr_pool_destroy(fx->pool);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
-    if (system(cmd) != 0) {
-        return -1;
-    }
-    free(fx);
+    fx->st.pool = fx->db.pool;
+    fx->st.prepared_on = apr_hash_make(fx->db.pool);
+    fx->db.conn.ops = &standin_ops;
+    fx->db.conn.dialect = &standin_dialect;
+    fx->db.conn.ctx = &fx->st;
     return 0;
 }
 
@@ -295,14 +256,14 @@ static int teardown(void **state)
  * same handle and statement cache, a fresh record of failures. */
 static ord_db_t *reuse(fixture_t *fx)
 {
-    ord_db_reset_error(&fx->conn);
-    fx->conn.in_transaction = 0;
-    return &fx->conn;
+    ord_db_reset_error(&fx->db.conn);
+    fx->db.conn.in_transaction = 0;
+    return &fx->db.conn;
 }
 
 static ord_order_t *order(fixture_t *fx, const char *id)
 {
-    ord_order_t *o = apr_pcalloc(fx->pool, sizeof(*o));
+    ord_order_t *o = apr_pcalloc(fx->db.pool, sizeof(*o));
 
     o->order_id.text = id;
     o->user_id.text = "7";
@@ -316,7 +277,7 @@ static ord_order_t *order(fixture_t *fx, const char *id)
 
 static apr_status_t insert(fixture_t *fx, const char *id, int *created)
 {
-    return ord_store_insert(&fx->conn, fx->pool, order(fx, id), 2000000,
+    return ord_store_insert(&fx->db.conn, fx->db.pool, order(fx, id), 2000000,
                             created);
 }
 
@@ -324,7 +285,7 @@ static apr_status_t get(fixture_t *fx, const char *id)
 {
     ord_order_t *o = NULL;
 
-    return ord_store_get(&fx->conn, fx->pool, id, &o);
+    return ord_store_get(&fx->db.conn, fx->db.pool, id, &o);
 }
 
 /* Stores ORD1 and reads it once, so that both statements are prepared on
@@ -352,7 +313,7 @@ static void test_read_on_an_ended_session_runs_again_on_a_new_one(void **state)
     assert_int_equal(get(fx, "ORD1"), APR_SUCCESS);
     assert_int_equal(fx->st.session, 1);
     assert_int_equal(fx->st.checks, 1);
-    assert_int_equal(ord_db_fault(&fx->conn), 0);
+    assert_int_equal(ord_db_fault(&fx->db.conn), 0);
     /* An order that is not there is still not there, on the new session. */
     assert_int_equal(get(fx, "nope"), APR_NOTFOUND);
 }
@@ -368,12 +329,12 @@ static void test_read_when_the_server_is_away_fails_with_the_cause(void **state)
     fx->st.reset_fails = 1;
     assert_int_equal(get(fx, "ORD1"), APR_EGENERAL);
     assert_int_equal(fx->st.checks, 1);
-    assert_int_equal(ord_db_fault(&fx->conn), ORD_DB_LOST);
-    assert_non_null(strstr(ord_db_error(&fx->conn),
+    assert_int_equal(ord_db_fault(&fx->db.conn), ORD_DB_LOST);
+    assert_non_null(strstr(ord_db_error(&fx->db.conn),
                            "server closed the connection unexpectedly"));
     /* One log line: libpq's trailing newline is gone. */
-    assert_null(strchr(ord_db_error(&fx->conn) + strlen(ord_db_error(
-                           &fx->conn)) - 1, '\n'));
+    assert_null(strchr(ord_db_error(&fx->db.conn) + strlen(ord_db_error(
+                           &fx->db.conn)) - 1, '\n'));
 }
 
 /* A write that finds its session ended may have reached the server before
@@ -390,10 +351,10 @@ static void test_write_on_an_ended_session_is_not_run_twice(void **state)
     assert_int_equal(insert(fx, "ORD2", &created), APR_EGENERAL);
     assert_int_equal(fx->st.writes, writes);
     assert_int_equal(created, -1);
-    assert_int_equal(ord_db_fault(&fx->conn), ORD_DB_LOST);
-    assert_int_equal(ord_db_statement_count(&fx->conn), 0);
+    assert_int_equal(ord_db_fault(&fx->db.conn), ORD_DB_LOST);
+    assert_int_equal(ord_db_statement_count(&fx->db.conn), 0);
 
-    assert_int_equal(fx->conn.ops->check(&fx->conn, fx->pool), APR_SUCCESS);
+    assert_int_equal(fx->db.conn.ops->check(&fx->db.conn, fx->db.pool), APR_SUCCESS);
     reuse(fx);
     assert_int_equal(insert(fx, "ORD2", &created), APR_SUCCESS);
     assert_int_equal(created, 1);
@@ -414,8 +375,9 @@ static void test_statements_missing_after_a_reset_are_prepared_again(
     writes = fx->st.writes;
     assert_int_equal(insert(fx, "ORD2", &created), APR_SUCCESS);
     assert_int_equal(created, 1);
-    assert_int_equal(fx->st.writes, writes + 1);
-    assert_int_equal(ord_db_fault(&fx->conn), 0);
+    /* Once each: the INSERT and its event (ord_store's outbox). */
+    assert_int_equal(fx->st.writes, writes + 2);
+    assert_int_equal(ord_db_fault(&fx->db.conn), 0);
 }
 
 /* Inside a transaction nothing is run again (the server aborted it); the
@@ -428,17 +390,17 @@ static void test_missing_statement_in_a_transaction_fails_it_once(void **state)
 
     stored_and_read(fx);
     fx->st.session++;
-    assert_int_equal(ord_db_begin(&fx->conn), APR_SUCCESS);
+    assert_int_equal(ord_db_begin(&fx->db.conn), APR_SUCCESS);
     assert_int_equal(insert(fx, "ORD2", &created), APR_EGENERAL);
     assert_int_equal(insert(fx, "ORD3", &created), APR_EGENERAL);
-    ord_db_rollback(&fx->conn);
-    assert_int_equal(ord_db_fault(&fx->conn), ORD_DB_STALE);
-    assert_non_null(strstr(ord_db_error(&fx->conn), "does not exist"));
+    ord_db_rollback(&fx->db.conn);
+    assert_int_equal(ord_db_fault(&fx->db.conn), ORD_DB_STALE);
+    assert_non_null(strstr(ord_db_error(&fx->db.conn), "does not exist"));
 
     reuse(fx);
-    assert_int_equal(ord_db_begin(&fx->conn), APR_SUCCESS);
+    assert_int_equal(ord_db_begin(&fx->db.conn), APR_SUCCESS);
     assert_int_equal(insert(fx, "ORD2", &created), APR_SUCCESS);
-    assert_int_equal(ord_db_commit(&fx->conn), APR_SUCCESS);
+    assert_int_equal(ord_db_commit(&fx->db.conn), APR_SUCCESS);
     assert_int_equal(get(fx, "ORD2"), APR_SUCCESS);
     assert_int_equal(get(fx, "ORD3"), APR_NOTFOUND);
 }
@@ -452,10 +414,10 @@ static void test_begin_on_an_ended_session_begins_on_a_new_one(void **state)
 
     stored_and_read(fx);
     fx->st.end_session_next = 1;
-    assert_int_equal(ord_db_begin(&fx->conn), APR_SUCCESS);
+    assert_int_equal(ord_db_begin(&fx->db.conn), APR_SUCCESS);
     assert_int_equal(fx->st.session, 1);
     assert_int_equal(insert(fx, "ORD2", &created), APR_SUCCESS);
-    assert_int_equal(ord_db_commit(&fx->conn), APR_SUCCESS);
+    assert_int_equal(ord_db_commit(&fx->db.conn), APR_SUCCESS);
     assert_int_equal(get(fx, "ORD2"), APR_SUCCESS);
 }
 
@@ -467,15 +429,15 @@ static void test_full_disk_is_named_and_survives_the_rollback(void **state)
     int created = 0;
 
     stored_and_read(fx);
-    assert_int_equal(ord_db_begin(&fx->conn), APR_SUCCESS);
+    assert_int_equal(ord_db_begin(&fx->db.conn), APR_SUCCESS);
     fx->st.full_next = 1;
     assert_int_equal(insert(fx, "ORD2", &created), APR_EGENERAL);
     fx->st.broken = 1;  /* the ROLLBACK fails too */
-    assert_int_equal(ord_db_rollback(&fx->conn), APR_EGENERAL);
-    assert_int_equal(ord_db_fault(&fx->conn), ORD_DB_FULL);
-    assert_non_null(strstr(ord_db_error(&fx->conn),
+    assert_int_equal(ord_db_rollback(&fx->db.conn), APR_EGENERAL);
+    assert_int_equal(ord_db_fault(&fx->db.conn), ORD_DB_FULL);
+    assert_non_null(strstr(ord_db_error(&fx->db.conn),
                            "No space left on device"));
-    assert_int_equal(fx->conn.in_transaction, 0);
+    assert_int_equal(fx->db.conn.in_transaction, 0);
 }
 
 /* ---- the writer on such a connection -------------------------------- */
@@ -490,6 +452,22 @@ static void writer_close(void *ctx, ord_db_t *conn, apr_status_t outcome)
     (void)ctx;
     (void)conn;
     (void)outcome;
+}
+
+/* ORD1 stored and read, then `fn` submitted to a writer of its own on
+ * this connection and the writer stopped: what the submission returned. */
+static apr_status_t submitted_once_stored(fixture_t *fx, ord_write_fn *fn,
+                                          void *arg)
+{
+    ord_writer_t *writer;
+    apr_status_t rv;
+
+    stored_and_read(fx);
+    assert_int_equal(ord_writer_create(&writer, fx->db.pool, 8, writer_open,
+                                       writer_close, fx), APR_SUCCESS);
+    rv = ord_writer_submit(writer, fn, arg);
+    assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);
+    return rv;
 }
 
 typedef struct {
@@ -517,16 +495,11 @@ static void test_writer_runs_a_batch_again_after_its_session_ended(
 {
     fixture_t *fx = *state;
     insert_write_t w = { fx, "ORD2", 0, 0, 1 };
-    ord_writer_t *writer;
 
-    stored_and_read(fx);
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 8, writer_open,
-                                       writer_close, fx), APR_SUCCESS);
     /* The stand-in's reset comes from mod_dbd's check in the module: here
      * the writer's next open finds the session ended and BEGIN resets. */
-    assert_int_equal(ord_writer_submit(writer, write_insert, &w),
+    assert_int_equal(submitted_once_stored(fx, write_insert, &w),
                      APR_SUCCESS);
-    assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);
     assert_int_equal(w.runs, 2);
     assert_int_equal(w.created, 1);
     assert_int_equal(get(fx, "ORD2"), APR_SUCCESS);
@@ -558,14 +531,9 @@ static void test_writer_never_runs_a_batch_again_after_a_lost_commit(
 {
     fixture_t *fx = *state;
     lost_commit_t w = { fx, 0 };
-    ord_writer_t *writer;
 
-    stored_and_read(fx);
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 8, writer_open,
-                                       writer_close, fx), APR_SUCCESS);
-    assert_int_equal(ord_writer_submit(writer, write_then_lose_commit, &w),
+    assert_int_equal(submitted_once_stored(fx, write_then_lose_commit, &w),
                      APR_INCOMPLETE);
-    assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);
     assert_int_equal(w.runs, 1);
 }
 
@@ -669,7 +637,8 @@ static void test_incident_logs_once_per_incident_and_kind(void **state)
     }
 }
 
-#define DBTEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define DBTEST(f) cmocka_unit_test_setup_teardown(f, setup, \
+                                                  unit_sqlite_teardown)
 
 int main(void)
 {
@@ -687,6 +656,6 @@ int main(void)
         cmocka_unit_test(test_incident_logs_once_per_incident_and_kind),
     };
 
-    apr_initialize();
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, unit_group_setup,
+                                  unit_group_teardown);
 }

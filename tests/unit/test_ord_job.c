@@ -163,32 +163,22 @@ typedef struct {
     const char *status;         /* the row's, in the end */
 } job_case_t;
 
+#define CANCEL "UPDATE orders SET status = 'Cancelled' WHERE order_id = 'ORD1'"
 #define OTHER_CLAIM "UPDATE orders SET status = 'Processing', " \
     "claim_token = 'other', lease_until_us = 9000000000000000 " \
     "WHERE order_id = 'ORD1'"
 
 static const job_case_t cases[] = {
-    { "claimed, waited and completed", NULL, NULL, "oo",
-      ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
-    { "cancelled before the claim", "UPDATE orders SET status = "
-      "'Cancelled' WHERE order_id = 'ORD1'", NULL, "o",
-      ORD_JOB_LOST, 0, 0, 0, "Cancelled" },
-    { "claim lost to another", OTHER_CLAIM, NULL, "o",
-      ORD_JOB_LOST, 0, 0, 0, "Processing" },
-    { "completion lost to another", NULL, OTHER_CLAIM, "oo",
-      ORD_JOB_LOST, 1, 0, 0, "Processing" },
-    { "claim failed once, then completed", NULL, NULL, "foo",
-      ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
-    { "completion failed once, then completed", NULL, NULL, "ofo",
-      ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
-    { "claim retries exhausted", NULL, NULL, "fff",
-      ORD_JOB_GAVE_UP, 0, 0, 1, "Pending" },
-    { "completion retries exhausted", NULL, NULL, "offf",
-      ORD_JOB_GAVE_UP, 1, 0, 1, "Processing" },
-    { "claim committed, answer lost", NULL, NULL, "coo",
-      ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
-    { "completion committed, answer lost", NULL, NULL, "oco",
-      ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
+    { "claimed, waited and completed", NULL, NULL, "oo", ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
+    { "cancelled before the claim", CANCEL, NULL, "o", ORD_JOB_LOST, 0, 0, 0, "Cancelled" },
+    { "claim lost to another", OTHER_CLAIM, NULL, "o", ORD_JOB_LOST, 0, 0, 0, "Processing" },
+    { "completion lost to another", NULL, OTHER_CLAIM, "oo", ORD_JOB_LOST, 1, 0, 0, "Processing" },
+    { "claim failed once, then completed", NULL, NULL, "foo", ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
+    { "completion failed once, then completed", NULL, NULL, "ofo", ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
+    { "claim retries exhausted", NULL, NULL, "fff", ORD_JOB_GAVE_UP, 0, 0, 1, "Pending" },
+    { "completion retries exhausted", NULL, NULL, "offf", ORD_JOB_GAVE_UP, 1, 0, 1, "Processing" },
+    { "claim committed, answer lost", NULL, NULL, "coo", ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
+    { "completion committed, answer lost", NULL, NULL, "oco", ORD_JOB_COMPLETED, 1, 1, 0, "Completed" },
 };
 
 /* One write as the writer would run it: inside a transaction, committed

@@ -5,12 +5,17 @@
  * liveness comes from a fake function over a set of "live" pids, so slot
  * take-over and gauge summing are exact.  The JSON is parsed back with
  * json-c and every field of API.md section 4 is checked.
+ *
+ * The counts are a table of scripts (count_cases): what a child does to
+ * the table, in order, and the counts and sums it must leave; the JSON is
+ * compared as one line of its figures (figures()).
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -20,9 +25,9 @@
 #include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
-#include <json.h>
 
 #include "unit_support.h"
+#include "unit_json.h"
 #include "ord_metrics.h"
 
 /* ------------------------------------------------------------------ */
@@ -72,81 +77,59 @@ static int all_alive(apr_uint32_t pid)
     return pid != 0;
 }
 
-static void assert_counts(const ord_metrics_t *m, apr_uint64_t pending,
-                          apr_uint64_t processing, apr_uint64_t completed,
-                          apr_uint64_t cancelled)
+static void set_gauges(ord_metrics_slot_t *slot, apr_uint32_t held,
+                       apr_uint32_t running)
 {
-    assert_int_equal(m->count[ORD_PENDING], pending);
-    assert_int_equal(m->count[ORD_PROCESSING], processing);
-    assert_int_equal(m->count[ORD_COMPLETED], completed);
-    assert_int_equal(m->count[ORD_CANCELLED], cancelled);
+    slot->gauges.held = held;
+    slot->gauges.running = running;
 }
 
-/* Parses the JSON of a snapshot back; released by the pool. */
-static apr_status_t put_json(void *obj)
+/* The slot `pid` takes, which must be there. */
+static ord_metrics_slot_t *taken_by(ord_metrics_t *m, apr_uint32_t pid)
 {
-    json_object_put(obj);
-    return APR_SUCCESS;
-}
+    ord_metrics_slot_t *slot = ord_metrics_slot_take(m, pid, fake_alive);
 
-static json_object *metrics_json(apr_pool_t *p,
-                                 const ord_metrics_snapshot_t *s)
-{
-    const char *text = ord_metrics_json(p, s);
-    json_object *obj;
-
-    assert_non_null(text);
-    obj = json_tokener_parse(text);
-    if (!obj || !json_object_is_type(obj, json_type_object)) {
-        fail_msg("ord_metrics_json gave no JSON object: %s", text);
+    if (!slot) {
+        fail_msg("no slot for pid %u", (unsigned)pid);
     }
-    apr_pool_cleanup_register(p, obj, put_json, apr_pool_cleanup_null);
-    return obj;
+    return slot;
 }
 
-static json_object *member(json_object *obj, const char *key)
+/* "pending processing completed cancelled processing_us from_creation_us"
+ * of the table. */
+static const char *counts_of(apr_pool_t *p, const ord_metrics_t *m)
 {
-    json_object *v = NULL;
-
-    if (!json_object_object_get_ex(obj, key, &v)) {
-        fail_msg("JSON has no \"%s\": %s", key,
-                 json_object_to_json_string(obj));
-    }
-    return v;
+    return apr_psprintf(p, "%" APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_UINT64_T_FMT " %" APR_UINT64_T_FMT,
+                        (apr_uint64_t)m->count[ORD_PENDING],
+                        (apr_uint64_t)m->count[ORD_PROCESSING],
+                        (apr_uint64_t)m->count[ORD_COMPLETED],
+                        (apr_uint64_t)m->count[ORD_CANCELLED],
+                        (apr_uint64_t)m->processing_us_sum,
+                        (apr_uint64_t)m->from_creation_us_sum);
 }
 
-static apr_int64_t int_member(json_object *obj, const char *key)
+/* What ord_metrics_read gives at `now`: "pending processing completed
+ * cancelled processing_us from_creation_us queue_depth workers_busy
+ * uptime_seconds". */
+static const char *read_at(apr_pool_t *p, ord_metrics_t *m,
+                           ord_pid_alive_fn *alive, apr_time_t now)
 {
-    json_object *v = member(obj, key);
+    ord_metrics_snapshot_t s;
 
-    if (!json_object_is_type(v, json_type_int)) {
-        fail_msg("\"%s\" is not a JSON integer: %s", key,
-                 json_object_to_json_string(v));
-    }
-    return json_object_get_int64(v);
+    memset(&s, 0xA5, sizeof(s));
+    ord_metrics_read(m, alive, now, &s);
+    return apr_psprintf(p, "%" APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_INT64_T_FMT, s.count[ORD_PENDING],
+                        s.count[ORD_PROCESSING], s.count[ORD_COMPLETED],
+                        s.count[ORD_CANCELLED], s.processing_us_sum,
+                        s.from_creation_us_sum, s.queue_depth, s.workers_busy,
+                        (apr_int64_t)s.uptime_seconds);
 }
-
-static double number_member(json_object *obj, const char *key)
-{
-    json_object *v = member(obj, key);
-
-    if (!json_object_is_type(v, json_type_double)
-        && !json_object_is_type(v, json_type_int)) {
-        fail_msg("\"%s\" is not a JSON number: %s", key,
-                 json_object_to_json_string(v));
-    }
-    return json_object_get_double(v);
-}
-
-/* Doubles compared exactly: every expected value below is exact in binary
- * (1.5, 2.5, 0.25, ...) and the text they come from has six decimals. */
-#define assert_double_exact(got, want)                                       \
-    do {                                                                     \
-        double g_ = (got), w_ = (want);                                      \
-        if (g_ != w_) {                                                      \
-            fail_msg("%s is %.9f, expected %.9f", #got, g_, w_);             \
-        }                                                                    \
-    } while (0)
 
 /* ------------------------------------------------------------------ */
 /* Size and init                                                       */
@@ -182,7 +165,7 @@ static void test_init_zeroes_counts_sums_and_slots(void **state)
     ord_metrics_t *m = new_table(p, 4);
     apr_uint32_t i;
 
-    assert_counts(m, 0, 0, 0, 0);
+    assert_string_equal(counts_of(p, m), "0 0 0 0 0 0");
     assert_int_equal(m->processing_us_sum, 0);
     assert_int_equal(m->from_creation_us_sum, 0);
     assert_int_equal(m->loaded_generation, 0);
@@ -199,130 +182,93 @@ static void test_init_zeroes_counts_sums_and_slots(void **state)
 /* Counts                                                              */
 /* ------------------------------------------------------------------ */
 
-static void test_load_sets_counts_and_sums_from_totals(void **state)
+typedef struct {
+    const char *name;
+    /* What is done to a fresh table, in order: "new" (an order created),
+     * "claim" (from Pending), "takeover" (of an expired Processing claim),
+     * "done:P:C" (completed after P us of processing, C us from creation),
+     * "load:Pe:Pr:Co:Ca:P:C" (ord_metrics_load of those totals). */
+    const char *ops;
+    /* Then: Pending, Processing, Completed, Cancelled, the processing and
+     * from-creation sums in us. */
+    apr_uint64_t want[6];
+} count_case_t;
+
+/* Runs one op of count_case_t.ops on `m`. */
+static const char *run_op(apr_pool_t *p, ord_metrics_t *m, const char *op)
 {
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_t *m = new_table(p, 1);
     ord_store_totals_t t;
+    apr_int64_t v[6];
 
-    memset(&t, 0, sizeof(t));
-    t.count[ORD_PENDING] = 5;
-    t.count[ORD_PROCESSING] = 15;
-    t.count[ORD_COMPLETED] = 980;
-    t.count[ORD_CANCELLED] = 3;
-    t.processing_us_sum = APR_UINT64_C(1969800000);
-    t.from_creation_us_sum = APR_UINT64_C(2303000000);
-    ord_metrics_load(m, &t);
-
-    assert_counts(m, 5, 15, 980, 3);
-    assert_int_equal(m->processing_us_sum, APR_UINT64_C(1969800000));
-    assert_int_equal(m->from_creation_us_sum, APR_UINT64_C(2303000000));
+    if (strcmp(op, "new") == 0) {
+        ord_metrics_created(m);
+    }
+    else if (strcmp(op, "claim") == 0) {
+        ord_metrics_claimed(m, ORD_PENDING);
+    }
+    else if (strcmp(op, "takeover") == 0) {
+        ord_metrics_claimed(m, ORD_PROCESSING);
+    }
+    else if (sscanf(op, "done:%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT,
+                    &v[0], &v[1]) == 2) {
+        ord_metrics_completed(m, v[0], v[1]);
+    }
+    else if (sscanf(op, "load:%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT ":%"
+                    APR_INT64_T_FMT ":%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT
+                    ":%" APR_INT64_T_FMT, &v[0], &v[1], &v[2], &v[3], &v[4],
+                    &v[5]) == 6) {
+        memset(&t, 0, sizeof(t));
+        t.count[ORD_PENDING] = (apr_uint64_t)v[0];
+        t.count[ORD_PROCESSING] = (apr_uint64_t)v[1];
+        t.count[ORD_COMPLETED] = (apr_uint64_t)v[2];
+        t.count[ORD_CANCELLED] = (apr_uint64_t)v[3];
+        t.processing_us_sum = (apr_uint64_t)v[4];
+        t.from_creation_us_sum = (apr_uint64_t)v[5];
+        ord_metrics_load(m, &t);
+    }
+    else {
+        return apr_psprintf(p, "unknown op \"%s\"", op);
+    }
+    return NULL;
 }
 
-static void test_load_replaces_counts_rather_than_adding(void **state)
+static const char *check_count_cases(const unit_ctx_t *c, const void *r)
 {
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_t *m = new_table(p, 1);
-    ord_store_totals_t t;
+    const count_case_t *row = r;
+    ord_metrics_t *m = new_table(c->pool, 1);
+    char *ops = apr_pstrdup(c->pool, row->ops), *last = NULL, *op;
+    const char *why, *got, *want;
 
-    ord_metrics_created(m);
-    ord_metrics_created(m);
-    ord_metrics_created(m);
-    ord_metrics_claimed(m, ORD_PENDING);
-    ord_metrics_completed(m, 1000, 2000);
-
-    memset(&t, 0, sizeof(t));
-    t.count[ORD_PENDING] = 1;
-    t.count[ORD_COMPLETED] = 2;
-    t.processing_us_sum = 10;
-    t.from_creation_us_sum = 20;
-    ord_metrics_load(m, &t);
-
-    assert_counts(m, 1, 0, 2, 0);
-    assert_int_equal(m->processing_us_sum, 10);
-    assert_int_equal(m->from_creation_us_sum, 20);
+    for (op = apr_strtok(ops, " ", &last); op;
+         op = apr_strtok(NULL, " ", &last)) {
+        if ((why = run_op(c->pool, m, op)) != NULL) {
+            return why;
+        }
+    }
+    got = counts_of(c->pool, m);
+    want = apr_psprintf(c->pool, "%" APR_UINT64_T_FMT " %" APR_UINT64_T_FMT
+                        " %" APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_UINT64_T_FMT " %" APR_UINT64_T_FMT, row->want[0],
+                        row->want[1], row->want[2], row->want[3],
+                        row->want[4], row->want[5]);
+    return strcmp(got, want) ? apr_psprintf(c->pool, "left %s, want %s", got,
+                                            want)
+                             : NULL;
 }
 
-static void test_created_adds_one_pending(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_t *m = new_table(p, 1);
-
-    ord_metrics_created(m);
-    assert_counts(m, 1, 0, 0, 0);
-    ord_metrics_created(m);
-    assert_counts(m, 2, 0, 0, 0);
-}
-
-static void test_claim_from_pending_moves_one_to_processing(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_t *m = new_table(p, 1);
-
-    ord_metrics_created(m);
-    ord_metrics_created(m);
-    ord_metrics_claimed(m, ORD_PENDING);
-    assert_counts(m, 1, 1, 0, 0);
-}
-
-static void test_takeover_from_processing_changes_no_count(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_t *m = new_table(p, 1);
-
-    ord_metrics_created(m);
-    ord_metrics_created(m);
-    ord_metrics_claimed(m, ORD_PENDING);
-    ord_metrics_claimed(m, ORD_PROCESSING);
-    assert_counts(m, 1, 1, 0, 0);
-    assert_int_equal(m->processing_us_sum, 0);
-    assert_int_equal(m->from_creation_us_sum, 0);
-}
-
-static void test_completed_moves_one_to_completed_and_adds_durations(
-    void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_t *m = new_table(p, 1);
-
-    ord_metrics_created(m);
-    ord_metrics_created(m);
-    ord_metrics_claimed(m, ORD_PENDING);
-    ord_metrics_claimed(m, ORD_PENDING);
-    ord_metrics_completed(m, 2000000, 2500000);
-    assert_counts(m, 0, 1, 1, 0);
-    assert_int_equal(m->processing_us_sum, 2000000);
-    assert_int_equal(m->from_creation_us_sum, 2500000);
-
-    ord_metrics_completed(m, 1000000, 1250000);
-    assert_counts(m, 0, 0, 2, 0);
-    assert_int_equal(m->processing_us_sum, 3000000);
-    assert_int_equal(m->from_creation_us_sum, 3750000);
-}
-
-static void test_claim_on_empty_table_leaves_pending_zero(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_t *m = new_table(p, 1);
-
-    ord_metrics_claimed(m, ORD_PENDING);
-    assert_int_equal(m->count[ORD_PENDING], 0);
+static const count_case_t count_cases[] = {
+    { "load sets counts and sums", "load:5:15:980:3:1969800000:2303000000", { 5, 15, 980, 3, 1969800000, 2303000000 } },
+    { "load replaces rather than adds", "new new new claim done:1000:2000 load:1:0:2:0:10:20", { 1, 0, 2, 0, 10, 20 } },
+    { "a creation adds one Pending", "new", { 1, 0, 0, 0, 0, 0 } },
+    { "two creations add two", "new new", { 2, 0, 0, 0, 0, 0 } },
+    { "a claim moves one to Processing", "new new claim", { 1, 1, 0, 0, 0, 0 } },
+    { "a takeover changes no count", "new new claim takeover", { 1, 1, 0, 0, 0, 0 } },
+    { "a completion moves one and adds its times", "new new claim claim done:2000000:2500000", { 0, 1, 1, 0, 2000000, 2500000 } },
+    { "a second completion adds to the sums", "new new claim claim done:2000000:2500000 done:1000000:1250000", { 0, 0, 2, 0, 3000000, 3750000 } },
     /* The claim did commit: one order is Processing now. */
-    assert_int_equal(m->count[ORD_PROCESSING], 1);
-}
-
-static void test_completed_on_empty_table_leaves_processing_zero(
-    void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_t *m = new_table(p, 1);
-
-    ord_metrics_completed(m, 1000, 2000);
-    assert_int_equal(m->count[ORD_PROCESSING], 0);
-    assert_int_equal(m->count[ORD_COMPLETED], 1);
-    assert_int_equal(m->processing_us_sum, 1000);
-    assert_int_equal(m->from_creation_us_sum, 2000);
-}
+    { "a claim on an empty table leaves Pending at 0", "claim", { 0, 1, 0, 0, 0, 0 } },
+    { "a completion on an empty table leaves Processing at 0", "done:1000:2000", { 0, 0, 1, 0, 1000, 2000 } },
+};
 
 /* Counts updated from many threads at once add up exactly. */
 #define RACE_THREADS 8
@@ -379,10 +325,8 @@ static void test_slot_take_gives_free_slots_to_new_pids(void **state)
     ord_metrics_slot_t *a, *b;
 
     set_live(100, 200, 0);
-    a = ord_metrics_slot_take(m, 100, fake_alive);
-    b = ord_metrics_slot_take(m, 200, fake_alive);
-    assert_non_null(a);
-    assert_non_null(b);
+    a = taken_by(m, 100);
+    b = taken_by(m, 200);
     assert_ptr_not_equal(a, b);
     assert_true(a >= &m->slots[0] && a <= &m->slots[1]);
     assert_true(b >= &m->slots[0] && b <= &m->slots[1]);
@@ -410,14 +354,10 @@ static void test_slot_of_dead_pid_is_taken_over_with_gauges_reset(
     ord_metrics_slot_t *dead, *live, *taken;
 
     set_live(100, 200, 300);
-    dead = ord_metrics_slot_take(m, 100, fake_alive);
-    live = ord_metrics_slot_take(m, 200, fake_alive);
-    assert_non_null(dead);
-    assert_non_null(live);
-    dead->gauges.held = 7;
-    dead->gauges.running = 3;
-    live->gauges.held = 4;
-    live->gauges.running = 2;
+    dead = taken_by(m, 100);
+    live = taken_by(m, 200);
+    set_gauges(dead, 7, 3);
+    set_gauges(live, 4, 2);
 
     set_live(200, 300, 0);      /* 100 crashed */
     taken = ord_metrics_slot_take(m, 300, fake_alive);
@@ -433,15 +373,14 @@ static void test_slot_of_dead_pid_is_taken_over_with_gauges_reset(
 
 static void test_slot_release_frees_it_for_the_next_child(void **state)
 {
+    ord_metrics_slot_t *s, *again;
     apr_pool_t *p = unit_pool(state);
     ord_metrics_t *m = new_table(p, 1);
-    ord_metrics_slot_t *s, *again;
 
     set_live(100, 200, 0);
     s = ord_metrics_slot_take(m, 100, fake_alive);
     assert_non_null(s);
-    s->gauges.held = 5;
-    s->gauges.running = 1;
+    set_gauges(s, 5, 1);
     assert_null(ord_metrics_slot_take(m, 200, fake_alive));
 
     ord_metrics_slot_release(s);
@@ -479,222 +418,138 @@ static void test_read_copies_counts_and_sums(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     ord_metrics_t *m = new_table(p, 1);
-    ord_metrics_snapshot_t s;
-    ord_store_totals_t t;
 
-    memset(&t, 0, sizeof(t));
-    t.count[ORD_PENDING] = 1;
-    t.count[ORD_PROCESSING] = 2;
-    t.count[ORD_COMPLETED] = 3;
-    t.count[ORD_CANCELLED] = 4;
-    t.processing_us_sum = 111;
-    t.from_creation_us_sum = 222;
-    ord_metrics_load(m, &t);
-
-    memset(&s, 0xA5, sizeof(s));
-    ord_metrics_read(m, fake_alive, T0, &s);
-    assert_int_equal(s.count[ORD_PENDING], 1);
-    assert_int_equal(s.count[ORD_PROCESSING], 2);
-    assert_int_equal(s.count[ORD_COMPLETED], 3);
-    assert_int_equal(s.count[ORD_CANCELLED], 4);
-    assert_int_equal(s.processing_us_sum, 111);
-    assert_int_equal(s.from_creation_us_sum, 222);
+    assert_null(run_op(p, m, "load:1:2:3:4:111:222"));
+    assert_string_equal(read_at(p, m, fake_alive, T0),
+                        "1 2 3 4 111 222 0 0 0");
 }
 
 static void test_read_sums_gauges_of_live_slots_only(void **state)
 {
+    ord_metrics_slot_t *a, *b, *c;
     apr_pool_t *p = unit_pool(state);
     ord_metrics_t *m = new_table(p, 4);
-    ord_metrics_slot_t *a, *b, *c;
-    ord_metrics_snapshot_t s;
 
     set_live(100, 200, 300);
-    a = ord_metrics_slot_take(m, 100, fake_alive);
-    b = ord_metrics_slot_take(m, 200, fake_alive);
-    c = ord_metrics_slot_take(m, 300, fake_alive);
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_non_null(c);
-    a->gauges.held = 4;
-    a->gauges.running = 1;
-    b->gauges.held = 10;
-    b->gauges.running = 2;
-    c->gauges.held = 7;     /* its process dies below */
-    c->gauges.running = 3;
+    a = taken_by(m, 100);
+    b = taken_by(m, 200);
+    c = taken_by(m, 300);
+    set_gauges(a, 4, 1);
+    set_gauges(b, 10, 2);
+    set_gauges(c, 7, 3);     /* its process dies below */
 
     set_live(100, 200, 0);
-    memset(&s, 0xA5, sizeof(s));
-    ord_metrics_read(m, fake_alive, T0, &s);
-    assert_int_equal(s.queue_depth, 14);
-    assert_int_equal(s.workers_busy, 3);
-
+    assert_string_equal(read_at(p, m, fake_alive, T0), "0 0 0 0 0 0 14 3 0");
     set_live(0, 0, 0);
-    ord_metrics_read(m, fake_alive, T0, &s);
-    assert_int_equal(s.queue_depth, 0);
-    assert_int_equal(s.workers_busy, 0);
+    assert_string_equal(read_at(p, m, fake_alive, T0), "0 0 0 0 0 0 0 0 0");
 }
 
 static void test_read_ignores_gauges_of_free_slots(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     ord_metrics_t *m = new_table(p, 2);
-    ord_metrics_snapshot_t s;
 
     /* A released slot whose gauges were left behind counts for nothing,
      * even with a liveness function that calls everything alive. */
-    m->slots[1].gauges.held = 9;
-    m->slots[1].gauges.running = 9;
-    ord_metrics_read(m, all_alive, T0, &s);
-    assert_int_equal(s.queue_depth, 0);
-    assert_int_equal(s.workers_busy, 0);
+    set_gauges(&m->slots[1], 9, 9);
+    assert_string_equal(read_at(p, m, all_alive, T0), "0 0 0 0 0 0 0 0 0");
 }
 
 static void test_read_computes_uptime_in_whole_seconds(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     ord_metrics_t *m = new_table(p, 1);
-    ord_metrics_snapshot_t s;
 
-    ord_metrics_read(m, fake_alive, T0, &s);
-    assert_int_equal(s.uptime_seconds, 0);
-    ord_metrics_read(m, fake_alive, T0 + 3600 * APR_USEC_PER_SEC, &s);
-    assert_int_equal(s.uptime_seconds, 3600);
-    ord_metrics_read(m, fake_alive, T0 + 90 * APR_USEC_PER_SEC + 999999, &s);
-    assert_int_equal(s.uptime_seconds, 90);
+    assert_string_equal(read_at(p, m, fake_alive, T0), "0 0 0 0 0 0 0 0 0");
+    assert_string_equal(read_at(p, m, fake_alive,
+                                T0 + 3600 * APR_USEC_PER_SEC),
+                        "0 0 0 0 0 0 0 0 3600");
+    assert_string_equal(read_at(p, m, fake_alive,
+                                T0 + 90 * APR_USEC_PER_SEC + 999999),
+                        "0 0 0 0 0 0 0 0 90");
 }
 
 /* ------------------------------------------------------------------ */
 /* JSON                                                                */
 /* ------------------------------------------------------------------ */
 
-static ord_metrics_snapshot_t sample_snapshot(void)
+/* The JSON of `s`, which must be exactly the eight fields of API.md
+ * section 4, integers where they are integers, spelled as one line:
+ * "total_orders total_processed Pending Processing Completed Cancelled
+ * average_processing_time average_processing_time_from_creation
+ * queue_depth workers_busy uptime_seconds". */
+static const char *figures(apr_pool_t *p, const ord_metrics_snapshot_t *s)
 {
+    json_object *obj = unit_json_parse(p, ord_metrics_json(p, s));
+    json_object *counts = unit_json_member(obj, "status_counts");
+    char avg[2][32];    /* C's %g: APR's spells 0.25 ".25" */
+
+    snprintf(avg[0], sizeof(avg[0]), "%.17g",
+             unit_json_number(obj, "average_processing_time"));
+    snprintf(avg[1], sizeof(avg[1]), "%.17g",
+             unit_json_number(obj, "average_processing_time_from_creation"));
+    if (!json_object_is_type(obj, json_type_object)
+        || json_object_object_length(obj) != 8
+        || !json_object_is_type(counts, json_type_object)
+        || json_object_object_length(counts) != 4) {
+        fail_msg("not the eight fields and four counts: %s",
+                 json_object_to_json_string(obj));
+    }
+    return apr_psprintf(
+        p, "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %"
+        APR_INT64_T_FMT " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %s %s %"
+        APR_INT64_T_FMT " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT,
+        unit_json_int(obj, "total_orders"),
+        unit_json_int(obj, "total_processed"),
+        unit_json_int(counts, "Pending"), unit_json_int(counts, "Processing"),
+        unit_json_int(counts, "Completed"), unit_json_int(counts, "Cancelled"),
+        avg[0], avg[1], unit_json_int(obj, "queue_depth"), unit_json_int(obj, "workers_busy"),
+        unit_json_int(obj, "uptime_seconds"));
+}
+
+/* Snapshots and their figures.  Doubles are compared exactly: every
+ * expected value is exact in binary (1.5, 2.5, 0.25, ...). */
+typedef struct {
+    const char *name;
     ord_metrics_snapshot_t s;
+    const char *want;       /* as figures() spells it */
+} json_case_t;
 
-    memset(&s, 0, sizeof(s));
-    s.count[ORD_PENDING] = 5;
-    s.count[ORD_PROCESSING] = 15;
-    s.count[ORD_COMPLETED] = 2;
-    s.count[ORD_CANCELLED] = 7;
-    s.processing_us_sum = 3000000;      /* 1.5 s each */
-    s.from_creation_us_sum = 5000000;   /* 2.5 s each */
-    s.queue_depth = 6;
-    s.workers_busy = 3;
-    s.uptime_seconds = 3600;
-    return s;
-}
+/* 5 Pending, 15 Processing, 2 Completed (1.5 s and 2.5 s each on
+ * average), 7 Cancelled, 6 held, 3 busy, up an hour; then changes of it. */
+#define SAMPLE_COUNTS { 5, 15, 2, 7 }
 
-static void test_json_totals_are_sum_of_counts_and_completed(void **state)
+static const char *check_json_cases(const unit_ctx_t *c, const void *r)
 {
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_snapshot_t s = sample_snapshot();
-    json_object *obj = metrics_json(p, &s);
+    const json_case_t *row = r;
+    const char *got = figures(c->pool, &row->s);
 
-    assert_int_equal(int_member(obj, "total_orders"), 5 + 15 + 2 + 7);
-    assert_int_equal(int_member(obj, "total_processed"), 2);
+    return strcmp(got, row->want) ? apr_psprintf(c->pool, "%s, want %s", got,
+                                                 row->want)
+                                  : NULL;
 }
 
-static void test_json_status_counts_has_the_four_statuses(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_snapshot_t s = sample_snapshot();
-    json_object *obj = metrics_json(p, &s);
-    json_object *counts = member(obj, "status_counts");
-
-    assert_true(json_object_is_type(counts, json_type_object));
-    assert_int_equal(json_object_object_length(counts), 4);
-    assert_int_equal(int_member(counts, "Pending"), 5);
-    assert_int_equal(int_member(counts, "Processing"), 15);
-    assert_int_equal(int_member(counts, "Completed"), 2);
-    assert_int_equal(int_member(counts, "Cancelled"), 7);
-}
-
-static void test_json_averages_are_sums_over_completed_in_seconds(
-    void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_snapshot_t s = sample_snapshot();
-    json_object *obj = metrics_json(p, &s);
-
-    assert_double_exact(number_member(obj, "average_processing_time"), 1.5);
-    assert_double_exact(
-        number_member(obj, "average_processing_time_from_creation"), 2.5);
-}
-
-static void test_json_averages_of_other_counts_and_large_sums(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_snapshot_t s = sample_snapshot();
-    json_object *obj;
-
-    s.count[ORD_COMPLETED] = 4;
-    s.processing_us_sum = 1000000;                      /* 0.25 s each */
-    s.from_creation_us_sum = APR_UINT64_C(28000000000); /* 7000 s each */
-    obj = metrics_json(p, &s);
-
-    assert_double_exact(number_member(obj, "average_processing_time"), 0.25);
-    assert_double_exact(
-        number_member(obj, "average_processing_time_from_creation"), 7000.0);
-}
-
-static void test_json_averages_are_zero_without_completed_orders(
-    void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_snapshot_t s = sample_snapshot();
-    json_object *obj;
-
-    s.count[ORD_COMPLETED] = 0;
-    s.processing_us_sum = 0;
-    s.from_creation_us_sum = 0;
-    obj = metrics_json(p, &s);
-
-    assert_double_exact(number_member(obj, "average_processing_time"), 0.0);
-    assert_double_exact(
-        number_member(obj, "average_processing_time_from_creation"), 0.0);
-    assert_int_equal(int_member(obj, "total_processed"), 0);
-}
-
-static void test_json_has_queue_depth_workers_busy_and_uptime(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_snapshot_t s = sample_snapshot();
-    json_object *obj = metrics_json(p, &s);
-
-    assert_int_equal(int_member(obj, "queue_depth"), 6);
-    assert_int_equal(int_member(obj, "workers_busy"), 3);
-    assert_int_equal(int_member(obj, "uptime_seconds"), 3600);
-}
-
-static void test_json_has_exactly_the_eight_api_fields(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
-    ord_metrics_snapshot_t s = sample_snapshot();
-    json_object *obj = metrics_json(p, &s);
-
-    assert_int_equal(json_object_object_length(obj), 8);
-}
+static const json_case_t json_cases[] = {
+    { "totals, counts, averages, gauges and uptime",
+      { SAMPLE_COUNTS, 3000000, 5000000, { 0 }, 6, 3, 3600 },
+      "29 2 5 15 2 7 1.5 2.5 6 3 3600" },
+    { "averages of other counts and large sums",
+      { { 5, 15, 4, 7 }, 1000000, APR_UINT64_C(28000000000), { 0 }, 6, 3,
+        3600 },
+      "31 4 5 15 4 7 0.25 7000 6 3 3600" },
+    { "averages zero without completed orders",
+      { { 5, 15, 0, 7 }, 0, 0, { 0 }, 6, 3, 3600 },
+      "27 0 5 15 0 7 0 0 6 3 3600" },
+};
 
 static void test_json_of_an_empty_table_is_all_zero(void **state)
 {
     apr_pool_t *p = unit_pool(state);
     ord_metrics_t *m = new_table(p, 2);
     ord_metrics_snapshot_t s;
-    json_object *obj, *counts;
 
     ord_metrics_read(m, fake_alive, T0, &s);
-    obj = metrics_json(p, &s);
-    counts = member(obj, "status_counts");
-    assert_int_equal(int_member(obj, "total_orders"), 0);
-    assert_int_equal(int_member(obj, "total_processed"), 0);
-    assert_int_equal(int_member(counts, "Pending"), 0);
-    assert_int_equal(int_member(counts, "Processing"), 0);
-    assert_int_equal(int_member(counts, "Completed"), 0);
-    assert_int_equal(int_member(counts, "Cancelled"), 0);
-    assert_double_exact(number_member(obj, "average_processing_time"), 0.0);
-    assert_int_equal(int_member(obj, "queue_depth"), 0);
-    assert_int_equal(int_member(obj, "workers_busy"), 0);
-    assert_int_equal(int_member(obj, "uptime_seconds"), 0);
+    assert_string_equal(figures(p, &s), "0 0 0 0 0 0 0 0 0 0 0");
 }
 
 /* The whole path: table -> read -> JSON, as GET /metrics does it. */
@@ -704,13 +559,11 @@ static void test_json_after_read_reflects_table_updates(void **state)
     ord_metrics_t *m = new_table(p, 2);
     ord_metrics_slot_t *slot;
     ord_metrics_snapshot_t s;
-    json_object *obj, *counts;
 
     set_live(4242, 0, 0);
     slot = ord_metrics_slot_take(m, 4242, fake_alive);
     assert_non_null(slot);
-    slot->gauges.held = 2;
-    slot->gauges.running = 1;
+    set_gauges(slot, 2, 1);
     ord_metrics_created(m);
     ord_metrics_created(m);
     ord_metrics_created(m);
@@ -719,20 +572,7 @@ static void test_json_after_read_reflects_table_updates(void **state)
     ord_metrics_completed(m, 1000000, 1500000);
 
     ord_metrics_read(m, fake_alive, T0 + 61 * APR_USEC_PER_SEC, &s);
-    obj = metrics_json(p, &s);
-    counts = member(obj, "status_counts");
-    assert_int_equal(int_member(obj, "total_orders"), 3);
-    assert_int_equal(int_member(obj, "total_processed"), 1);
-    assert_int_equal(int_member(counts, "Pending"), 1);
-    assert_int_equal(int_member(counts, "Processing"), 1);
-    assert_int_equal(int_member(counts, "Completed"), 1);
-    assert_int_equal(int_member(counts, "Cancelled"), 0);
-    assert_double_exact(number_member(obj, "average_processing_time"), 1.0);
-    assert_double_exact(
-        number_member(obj, "average_processing_time_from_creation"), 1.5);
-    assert_int_equal(int_member(obj, "queue_depth"), 2);
-    assert_int_equal(int_member(obj, "workers_busy"), 1);
-    assert_int_equal(int_member(obj, "uptime_seconds"), 61);
+    assert_string_equal(figures(p, &s), "3 1 1 1 1 0 1 1.5 2 1 61");
 }
 
 int main(void)
@@ -741,16 +581,7 @@ int main(void)
         cmocka_unit_test(test_size_grows_by_one_slot_per_slot),
         cmocka_unit_test(test_counters_are_8_byte_aligned_for_atomics),
         cmocka_unit_test(test_init_zeroes_counts_sums_and_slots),
-        cmocka_unit_test(test_load_sets_counts_and_sums_from_totals),
-        cmocka_unit_test(test_load_replaces_counts_rather_than_adding),
-        cmocka_unit_test(test_created_adds_one_pending),
-        cmocka_unit_test(test_claim_from_pending_moves_one_to_processing),
-        cmocka_unit_test(test_takeover_from_processing_changes_no_count),
-        cmocka_unit_test(
-            test_completed_moves_one_to_completed_and_adds_durations),
-        cmocka_unit_test(test_claim_on_empty_table_leaves_pending_zero),
-        cmocka_unit_test(
-            test_completed_on_empty_table_leaves_processing_zero),
+        UNIT_TABLE(count_cases),
         cmocka_unit_test(test_updates_from_many_threads_add_up_exactly),
         cmocka_unit_test(test_slot_take_gives_free_slots_to_new_pids),
         cmocka_unit_test(test_slot_take_is_null_when_every_owner_lives),
@@ -762,15 +593,7 @@ int main(void)
         cmocka_unit_test(test_read_sums_gauges_of_live_slots_only),
         cmocka_unit_test(test_read_ignores_gauges_of_free_slots),
         cmocka_unit_test(test_read_computes_uptime_in_whole_seconds),
-        cmocka_unit_test(test_json_totals_are_sum_of_counts_and_completed),
-        cmocka_unit_test(test_json_status_counts_has_the_four_statuses),
-        cmocka_unit_test(
-            test_json_averages_are_sums_over_completed_in_seconds),
-        cmocka_unit_test(test_json_averages_of_other_counts_and_large_sums),
-        cmocka_unit_test(
-            test_json_averages_are_zero_without_completed_orders),
-        cmocka_unit_test(test_json_has_queue_depth_workers_busy_and_uptime),
-        cmocka_unit_test(test_json_has_exactly_the_eight_api_fields),
+        UNIT_TABLE(json_cases),
         cmocka_unit_test(test_json_of_an_empty_table_is_all_zero),
         cmocka_unit_test(test_json_after_read_reflects_table_updates),
     };

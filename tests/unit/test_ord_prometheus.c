@@ -19,9 +19,9 @@
 
 #include <apr_strings.h>
 #include <apr_tables.h>
-#include <json.h>
 
 #include "unit_support.h"
+#include "unit_json.h"
 #include "ord_metrics.h"
 #include "ord_prometheus.h"
 
@@ -31,24 +31,22 @@
 
 /* A snapshot with a little of everything: Completed orders in the first,
  * a middle and the last (+Inf) bucket. */
+static const ord_metrics_snapshot_t known = {
+    .count = { [ORD_PENDING] = 5, [ORD_PROCESSING] = 15,
+               [ORD_COMPLETED] = 980, [ORD_CANCELLED] = 2 },
+    .processing_us_sum = APR_UINT64_C(1970123456),      /* 1970.123456 s */
+    .from_creation_us_sum = APR_UINT64_C(2303000000),
+    .processing_buckets = { [0] = 10,                   /* <= 0.05 s */
+                            [5] = 960,                  /* (1, 2] s */
+                            [ORD_PROCESSING_BUCKETS - 1] = 10 }, /* > 60 s */
+    .queue_depth = 5,
+    .workers_busy = 3,
+    .uptime_seconds = 3600,
+};
+
 static ord_metrics_snapshot_t known_snapshot(void)
 {
-    ord_metrics_snapshot_t s;
-
-    memset(&s, 0, sizeof(s));
-    s.count[ORD_PENDING] = 5;
-    s.count[ORD_PROCESSING] = 15;
-    s.count[ORD_COMPLETED] = 980;
-    s.count[ORD_CANCELLED] = 2;
-    s.processing_us_sum = APR_UINT64_C(1970123456);   /* 1970.123456 s */
-    s.from_creation_us_sum = APR_UINT64_C(2303000000);
-    s.processing_buckets[0] = 10;     /* <= 0.05 s */
-    s.processing_buckets[5] = 960;    /* (1, 2] s */
-    s.processing_buckets[ORD_PROCESSING_BUCKETS - 1] = 10;   /* > 60 s */
-    s.queue_depth = 5;
-    s.workers_busy = 3;
-    s.uptime_seconds = 3600;
-    return s;
+    return known;
 }
 
 static const char known_text[] =
@@ -189,29 +187,27 @@ static void test_buckets_are_cumulative_and_inf_equals_count(void **state)
 
 static void test_large_values_are_exact(void **state)
 {
+    /* Past 2^53: a double would round these.  Sample, value, ... */
+    static const char *const want[] = {
+        "mod_orders_orders{status=\"Pending\"}", "9007199254740993",
+        "mod_orders_orders_created_total", "9007199254740994",
+        "mod_orders_processing_seconds_sum", "9007199254.740993",
+        "mod_orders_processing_seconds_count", "9007199254740993",
+    };
     apr_pool_t *p = unit_pool(state);
     ord_metrics_snapshot_t s;
     const char *text;
+    size_t i;
 
     memset(&s, 0, sizeof(s));
-    /* Past 2^53: a double would round these. */
     s.count[ORD_PENDING] = APR_UINT64_C(9007199254740993);
     s.count[ORD_COMPLETED] = APR_UINT64_C(1);
     s.processing_us_sum = APR_UINT64_C(9007199254740993);
     s.processing_buckets[3] = APR_UINT64_C(9007199254740993);
     text = ord_prometheus_text(p, &s);
-    assert_string_equal(
-        sample_value(p, text, "mod_orders_orders{status=\"Pending\"}"),
-        "9007199254740993");
-    assert_string_equal(
-        sample_value(p, text, "mod_orders_orders_created_total"),
-        "9007199254740994");
-    assert_string_equal(
-        sample_value(p, text, "mod_orders_processing_seconds_sum"),
-        "9007199254.740993");
-    assert_string_equal(
-        sample_value(p, text, "mod_orders_processing_seconds_count"),
-        "9007199254740993");
+    for (i = 0; i < UNIT_ROWS(want); i += 2) {
+        assert_string_equal(sample_value(p, text, want[i]), want[i + 1]);
+    }
 }
 
 static void test_negative_uptime_is_zero(void **state)
@@ -226,24 +222,32 @@ static void test_negative_uptime_is_zero(void **state)
                      "mod_orders_uptime_seconds"), "0");
 }
 
-static void test_seconds_from_microseconds(void **state)
-{
-    apr_pool_t *p = unit_pool(state);
+/* Seconds from microseconds, exactly (the row's name is the text). */
+typedef struct { const char *text; apr_uint64_t us; } seconds_case_t;
 
-    assert_string_equal(ord_prometheus_seconds(p, 0), "0");
-    assert_string_equal(ord_prometheus_seconds(p, 1), "0.000001");
-    assert_string_equal(ord_prometheus_seconds(p, 10), "0.00001");
-    assert_string_equal(ord_prometheus_seconds(p, 50000), "0.05");
-    assert_string_equal(ord_prometheus_seconds(p, 100000), "0.1");
-    assert_string_equal(ord_prometheus_seconds(p, 250000), "0.25");
-    assert_string_equal(ord_prometheus_seconds(p, 999999), "0.999999");
-    assert_string_equal(ord_prometheus_seconds(p, 1000000), "1");
-    assert_string_equal(ord_prometheus_seconds(p, 1500001), "1.500001");
-    assert_string_equal(ord_prometheus_seconds(p, 60000000), "60");
-    assert_string_equal(ord_prometheus_seconds(p, APR_UINT64_C(
-                                                      18446744073709551615)),
-                        "18446744073709.551615");
+static const char *check_seconds_cases(const unit_ctx_t *c, const void *r)
+{
+    const seconds_case_t *row = r;
+    const char *got = ord_prometheus_seconds(c->pool, row->us);
+
+    return unit_same(got, row->text) ? NULL
+           : apr_psprintf(c->pool, "%" APR_UINT64_T_FMT " us is %s", row->us,
+                          unit_show(got));
 }
+
+static const seconds_case_t seconds_cases[] = {
+    { "0", 0 },
+    { "0.000001", 1 },
+    { "0.00001", 10 },
+    { "0.05", 50000 },
+    { "0.1", 100000 },
+    { "0.25", 250000 },
+    { "0.999999", 999999 },
+    { "1", 1000000 },
+    { "1.500001", 1500001 },
+    { "60", 60000000 },
+    { "18446744073709.551615", APR_UINT64_C(18446744073709551615) },
+};
 
 /* promtool, where installed, parses and lints the text. */
 static void test_promtool_accepts_the_text(void **state)
@@ -285,117 +289,102 @@ static void test_promtool_accepts_the_text(void **state)
 /* Accept                                                              */
 /* ------------------------------------------------------------------ */
 
-static void test_accept_without_header_or_preference_is_json(void **state)
+/* An Accept header (the row's name is the header itself) and whether it
+ * asks for the Prometheus text (1) or JSON (0). */
+typedef struct { const char *accept; int prometheus; } accept_case_t;
+
+static const char *check_accept_cases(const unit_ctx_t *c, const void *r)
 {
-    assert_false(ord_prometheus_wanted(NULL));
-    assert_false(ord_prometheus_wanted(""));
-    assert_false(ord_prometheus_wanted("   "));
-    assert_false(ord_prometheus_wanted(" , ,"));
-    assert_false(ord_prometheus_wanted("*/*"));
-    assert_false(ord_prometheus_wanted("application/json"));
-    assert_false(ord_prometheus_wanted("application/*"));
+    const accept_case_t *row = r;
+    int got = ord_prometheus_wanted(row->accept) ? 1 : 0;
+
+    return got == row->prometheus ? NULL
+           : apr_psprintf(c->pool, "%s, want %s", got ? "Prometheus" : "JSON",
+                          row->prometheus ? "Prometheus" : "JSON");
+}
+
+static const accept_case_t accept_cases[] = {
+    /* no preference: JSON */
+    { "", 0 },
+    { "   ", 0 },
+    { " , ,", 0 },
+    { "*/*", 0 },
+    { "application/json", 0 },
+    /* application/ * covers JSON and OpenMetrics alike: a tie, JSON */
+    { "application/*", 0 },
     /* Nothing we have: JSON, the default (never a 406 here). */
-    assert_false(ord_prometheus_wanted("text/html"));
-    assert_false(ord_prometheus_wanted("image/png, text/html;q=0.5"));
+    { "text/html", 0 },
+    { "image/png, text/html;q=0.5", 0 },
     /* A browser's: equal via * / *. */
-    assert_false(ord_prometheus_wanted(
-        "text/html,application/xhtml+xml,application/xml;q=0.9,"
-        "image/avif,image/webp,*/*;q=0.8"));
-}
-
-static void test_accept_text_or_openmetrics_alone_is_prometheus(void **state)
-{
-    assert_true(ord_prometheus_wanted("text/plain"));
-    assert_true(ord_prometheus_wanted("TEXT/Plain"));
-    assert_true(ord_prometheus_wanted("text/*"));
-    assert_true(ord_prometheus_wanted("application/openmetrics-text"));
-    assert_true(ord_prometheus_wanted(
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"));
-    assert_true(ord_prometheus_wanted("text/plain; version=0.0.4"));
-    assert_true(ord_prometheus_wanted("text/plain;q=0.001"));
-}
-
-static void test_accept_q_values_decide(void **state)
-{
-    assert_false(ord_prometheus_wanted("text/plain;q=0.5, application/json"));
-    assert_false(ord_prometheus_wanted("application/json, text/plain;q=0.5"));
-    assert_true(ord_prometheus_wanted("application/json;q=0.5, text/plain"));
-    assert_true(ord_prometheus_wanted("application/json;q=0.499,"
-                                      "text/plain;q=0.5"));
-    assert_true(ord_prometheus_wanted("text/plain, */*;q=0.1"));
-    assert_false(ord_prometheus_wanted("text/plain;q=0.1, */*"));
+    { "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8", 0 },
+    /* the text or OpenMetrics alone: Prometheus */
+    { "text/plain", 1 },
+    { "TEXT/Plain", 1 },
+    { "text/*", 1 },
+    { "application/openmetrics-text", 1 },
+    { "application/openmetrics-text; version=1.0.0; charset=utf-8", 1 },
+    { "text/plain; version=0.0.4", 1 },
+    { "text/plain;q=0.001", 1 },
+    /* q-values decide */
+    { "text/plain;q=0.5, application/json", 0 },
+    { "application/json, text/plain;q=0.5", 0 },
+    { "application/json;q=0.5, text/plain", 1 },
+    { "application/json;q=0.499,text/plain;q=0.5", 1 },
+    { "text/plain, */*;q=0.1", 1 },
+    { "text/plain;q=0.1, */*", 0 },
     /* Ties go to JSON. */
-    assert_false(ord_prometheus_wanted("text/plain, application/json"));
-    assert_false(ord_prometheus_wanted("text/plain;q=0.7, "
-                                       "application/json;q=0.700"));
+    { "text/plain, application/json", 0 },
+    { "text/plain;q=0.7, application/json;q=0.700", 0 },
     /* q=0: not acceptable at all. */
-    assert_false(ord_prometheus_wanted("text/plain;q=0"));
-    assert_false(ord_prometheus_wanted("text/plain;q=0.000, */*;q=0.1"));
-    assert_true(ord_prometheus_wanted("application/json;q=0, */*"));
+    { "text/plain;q=0", 0 },
+    { "text/plain;q=0.000, */*;q=0.1", 0 },
+    { "application/json;q=0, */*", 1 },
     /* Case and white space around parameters. */
-    assert_true(ord_prometheus_wanted("application/json ; Q=0.2 ,"
-                                      "\ttext/plain ;\tq=0.3"));
-    assert_true(ord_prometheus_wanted("text/plain;q=1.000, "
-                                      "application/json;q=0.999"));
-}
-
-static void test_accept_prometheus_scrape_header(void **state)
-{
+    { "application/json ; Q=0.2 ,\ttext/plain ;\tq=0.3", 1 },
+    { "text/plain;q=1.000, application/json;q=0.999", 1 },
     /* What Prometheus 2.x sends when it scrapes. */
-    assert_true(ord_prometheus_wanted(
-        "application/openmetrics-text;version=1.0.0,"
-        "application/openmetrics-text;version=0.0.1;q=0.75,"
-        "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
-    assert_true(ord_prometheus_wanted(
-        "text/plain;version=0.0.4;q=1,*/*;q=0.1"));
-}
-
-static void test_accept_most_specific_range_wins(void **state)
-{
+    { "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", 1 },
+    { "text/plain;version=0.0.4;q=1,*/*;q=0.1", 1 },
+    /* the most specific range wins */
     /* text/plain's own range says 0.1, whatever the text/ * range says. */
-    assert_false(ord_prometheus_wanted("text/*;q=0.9, text/plain;q=0.1, "
-                                       "application/json;q=0.5"));
-    assert_false(ord_prometheus_wanted("text/plain;q=0.1, text/*;q=0.9, "
-                                       "application/json;q=0.5"));
+    { "text/*;q=0.9, text/plain;q=0.1, application/json;q=0.5", 0 },
+    { "text/plain;q=0.1, text/*;q=0.9, application/json;q=0.5", 0 },
     /* application/json's own range beats * / *. */
-    assert_true(ord_prometheus_wanted("*/*, application/json;q=0.2, "
-                                      "text/plain;q=0.3"));
-    /* application/ * covers JSON and OpenMetrics alike: a tie. */
-    assert_false(ord_prometheus_wanted("application/*"));
-    assert_true(ord_prometheus_wanted("application/*;q=0.5, "
-                                      "application/openmetrics-text"));
-}
-
-static void test_accept_malformed_parts_are_skipped(void **state)
-{
-    /* Bad q: the element is skipped, the others count. */
-    assert_false(ord_prometheus_wanted("text/plain;q=2"));
-    assert_false(ord_prometheus_wanted("text/plain;q=1.5"));
-    assert_false(ord_prometheus_wanted("text/plain;q=0.1234"));
-    assert_false(ord_prometheus_wanted("text/plain;q=-1"));
-    assert_false(ord_prometheus_wanted("text/plain;q="));
-    assert_false(ord_prometheus_wanted("text/plain;q=abc"));
-    assert_true(ord_prometheus_wanted("text/plain;q=2, text/plain;q=0.3"));
+    { "*/*, application/json;q=0.2, text/plain;q=0.3", 1 },
+    /* application/ * for JSON, OpenMetrics preferred */
+    { "application/*;q=0.5, application/openmetrics-text", 1 },
+    /* Malformed parts are skipped.  Bad q: the element is skipped, the
+     * others count. */
+    { "text/plain;q=2", 0 },
+    { "text/plain;q=1.5", 0 },
+    { "text/plain;q=0.1234", 0 },
+    { "text/plain;q=-1", 0 },
+    { "text/plain;q=", 0 },
+    { "text/plain;q=abc", 0 },
+    { "text/plain;q=2, text/plain;q=0.3", 1 },
     /* Not a media range. */
-    assert_false(ord_prometheus_wanted("text"));
-    assert_false(ord_prometheus_wanted("text/"));
-    assert_false(ord_prometheus_wanted("/plain"));
-    assert_false(ord_prometheus_wanted("*/plain"));
-    assert_false(ord_prometheus_wanted("text/plain junk"));
-    assert_false(ord_prometheus_wanted("text/plain;"));
-    assert_false(ord_prometheus_wanted("text/plain;=1"));
-    assert_true(ord_prometheus_wanted("garbage, text/plain"));
-    assert_false(ord_prometheus_wanted("text/plain;;q=1"));
-    assert_false(ord_prometheus_wanted("text/plain;q=1;x"));
+    { "text", 0 },
+    { "text/", 0 },
+    { "/plain", 0 },
+    { "*/plain", 0 },
+    { "text/plain junk", 0 },
+    { "text/plain;", 0 },
+    { "text/plain;=1", 0 },
+    { "garbage, text/plain", 1 },
+    { "text/plain;;q=1", 0 },
+    { "text/plain;q=1;x", 0 },
     /* Quoted parameter values, commas inside them included. */
-    assert_true(ord_prometheus_wanted(
-        "text/plain;x=\"a,b;q=0\", application/json;q=0.5"));
-    assert_true(ord_prometheus_wanted(
-        "text/plain;x=\"a\\\"b\", application/json;q=0.5"));
+    { "text/plain;x=\"a,b;q=0\", application/json;q=0.5", 1 },
+    { "text/plain;x=\"a\\\"b\", application/json;q=0.5", 1 },
     /* An unterminated quote: nothing can be trusted, JSON. */
-    assert_false(ord_prometheus_wanted("text/plain;x=\"abc"));
-    assert_false(ord_prometheus_wanted("text/plain, application/json;"
-                                       "q=0.1;x=\"abc, text/plain"));
+    { "text/plain;x=\"abc", 0 },
+    { "text/plain, application/json;q=0.1;x=\"abc, text/plain", 0 },
+};
+
+static void test_accept_without_a_header_is_json(void **state)
+{
+    (void)state;
+    assert_false(ord_prometheus_wanted(NULL));
 }
 
 /* ------------------------------------------------------------------ */
@@ -413,14 +402,6 @@ static apr_array_header_t *ids_of(apr_pool_t *p, const char *prefix, int n)
     return a;
 }
 
-static json_object *parse(const char *text)
-{
-    json_object *o = json_tokener_parse(text);
-
-    assert_non_null(o);
-    return o;
-}
-
 static void test_json_with_ids_adds_lists_and_keeps_figures(void **state)
 {
     apr_pool_t *p = unit_pool(state);
@@ -435,8 +416,8 @@ static void test_json_with_ids_adds_lists_and_keeps_figures(void **state)
     ids[ORD_COMPLETED] = ids_of(p, "c", 3);
     ids[ORD_CANCELLED] = NULL;
     text = ord_metrics_json_with_ids(p, &s, ids, 1000);
-    got = parse(text);
-    plain = parse(ord_metrics_json(p, &s));
+    got = unit_json_parse(p, text);
+    plain = unit_json_parse(p, ord_metrics_json(p, &s));
     /* Every member of the plain JSON, the same. */
     json_object_object_foreach(plain, key, val) {
         assert_true(json_object_object_get_ex(got, key, &v));
@@ -464,8 +445,6 @@ static void test_json_with_ids_adds_lists_and_keeps_figures(void **state)
                         "[\"c0\",\"c1\",\"c2\"]");
     json_object_object_get_ex(lists, "Cancelled", &v);
     assert_int_equal(json_object_array_length(v), 0);
-    json_object_put(got);
-    json_object_put(plain);
 }
 
 static void test_json_with_ids_cuts_at_max_and_says_so(void **state)
@@ -479,7 +458,7 @@ static void test_json_with_ids_cuts_at_max_and_says_so(void **state)
     ids[ORD_PROCESSING] = ids_of(p, "r", 1000);
     ids[ORD_COMPLETED] = ids_of(p, "c", 5);
     ids[ORD_CANCELLED] = ids_of(p, "x", 0);
-    got = parse(ord_metrics_json_with_ids(p, &s, ids, 1000));
+    got = unit_json_parse(p, ord_metrics_json_with_ids(p, &s, ids, 1000));
     assert_true(json_object_object_get_ex(got, "order_ids_truncated", &v));
     assert_true(json_object_get_boolean(v));
     json_object_object_get_ex(got, "order_ids", &lists);
@@ -492,14 +471,12 @@ static void test_json_with_ids_cuts_at_max_and_says_so(void **state)
                             json_object_array_get_idx(v, 999)), "p999");
     json_object_object_get_ex(lists, "Processing", &v);
     assert_int_equal(json_object_array_length(v), 1000);
-    json_object_put(got);
 
     /* Exactly max everywhere is not a cut. */
     ids[ORD_PENDING] = ids_of(p, "p", 1000);
-    got = parse(ord_metrics_json_with_ids(p, &s, ids, 1000));
+    got = unit_json_parse(p, ord_metrics_json_with_ids(p, &s, ids, 1000));
     json_object_object_get_ex(got, "order_ids_truncated", &v);
     assert_false(json_object_get_boolean(v));
-    json_object_put(got);
 }
 
 static void test_json_with_ids_escapes_strings(void **state)
@@ -512,12 +489,11 @@ static void test_json_with_ids_escapes_strings(void **state)
     memset(&s, 0, sizeof(s));
     ids[ORD_PENDING] = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(ids[ORD_PENDING], const char *) = "a\"b\\c";
-    got = parse(ord_metrics_json_with_ids(p, &s, ids, 1000));
+    got = unit_json_parse(p, ord_metrics_json_with_ids(p, &s, ids, 1000));
     json_object_object_get_ex(got, "order_ids", &lists);
     json_object_object_get_ex(lists, "Pending", &v);
     assert_string_equal(
         json_object_get_string(json_object_array_get_idx(v, 0)), "a\"b\\c");
-    json_object_put(got);
 }
 
 int main(void)
@@ -528,14 +504,10 @@ int main(void)
         cmocka_unit_test(test_buckets_are_cumulative_and_inf_equals_count),
         cmocka_unit_test(test_large_values_are_exact),
         cmocka_unit_test(test_negative_uptime_is_zero),
-        cmocka_unit_test(test_seconds_from_microseconds),
+        UNIT_TABLE(seconds_cases),
         cmocka_unit_test(test_promtool_accepts_the_text),
-        cmocka_unit_test(test_accept_without_header_or_preference_is_json),
-        cmocka_unit_test(test_accept_text_or_openmetrics_alone_is_prometheus),
-        cmocka_unit_test(test_accept_q_values_decide),
-        cmocka_unit_test(test_accept_prometheus_scrape_header),
-        cmocka_unit_test(test_accept_most_specific_range_wins),
-        cmocka_unit_test(test_accept_malformed_parts_are_skipped),
+        cmocka_unit_test(test_accept_without_a_header_is_json),
+        UNIT_TABLE(accept_cases),
         cmocka_unit_test(test_json_with_ids_adds_lists_and_keeps_figures),
         cmocka_unit_test(test_json_with_ids_cuts_at_max_and_says_so),
         cmocka_unit_test(test_json_with_ids_escapes_strings),

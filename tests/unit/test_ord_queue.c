@@ -215,19 +215,27 @@ static apr_status_t push(fixture_t *fx, int id, ord_job_step_fn *step,
     return push_on(fx, fx->queue, id, step, delay);
 }
 
+/* Pushes jobs 0..n-1 of `step` (no delay); each must be taken. */
+static void push_all(fixture_t *fx, int n, ord_job_step_fn *step)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        assert_int_equal(push(fx, i, step, 0), APR_SUCCESS);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Running jobs                                                        */
 /* ------------------------------------------------------------------ */
 
 static void test_pushed_jobs_each_run_exactly_once(void **state)
 {
-    fixture_t *fx = *state;
     int i;
+    fixture_t *fx = *state;
 
     make_queue(fx, 2, 16);
-    for (i = 0; i < 10; i++) {
-        assert_int_equal(push(fx, i, one_step, 0), APR_SUCCESS);
-    }
+    push_all(fx, 10, one_step);
     assert_eventually_u32(&fx->finished, 10);
     assert_eventually_u32(&fx->gauges.held, 0);
     assert_eventually_u32(&fx->gauges.running, 0);
@@ -323,9 +331,7 @@ static void test_push_past_the_bound_is_eagain(void **state)
     fixture_t *fx = *state;
 
     make_queue(fx, 2, 3);
-    assert_int_equal(push(fx, 0, blocking_step, 0), APR_SUCCESS);
-    assert_int_equal(push(fx, 1, blocking_step, 0), APR_SUCCESS);
-    assert_int_equal(push(fx, 2, blocking_step, 0), APR_SUCCESS);
+    push_all(fx, 3, blocking_step);
     /* Two run (two threads), one waits for a thread: all three held. */
     assert_eventually_u32(&fx->started, 2);
     assert_eventually_u32(&fx->gauges.running, 2);
@@ -343,9 +349,8 @@ static void test_held_returns_to_zero_after_blocked_jobs_finish(void **state)
     int i;
 
     make_queue(fx, 2, 3);
-    for (i = 0; i < 3; i++) {
-        assert_int_equal(push(fx, i, blocking_step, 0), APR_SUCCESS);
-    }
+    push_all(fx, 3, blocking_step);
+    /* Two run, the third waits for a thread: a fourth has no room. */
     assert_eventually_u32(&fx->started, 2);
     assert_int_equal(push(fx, 3, one_step, 0), APR_EAGAIN);
 
@@ -369,7 +374,7 @@ static void test_refused_push_destroys_the_jobs_pool(void **state)
     fixture_t *fx = *state;
 
     make_queue(fx, 1, 1);
-    assert_int_equal(push(fx, 0, blocking_step, 0), APR_SUCCESS);
+    push_all(fx, 1, blocking_step);
     assert_eventually_u32(&fx->started, 1);
     assert_int_equal(fx->pools_destroyed, 0);
 

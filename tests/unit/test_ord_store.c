@@ -19,143 +19,39 @@
 #include <cmocka.h>
 
 #include <apr_dbd.h>
-#include <apr_file_info.h>
-#include <apr_file_io.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "unit_support.h"
+#include "unit_sqlite.h"
+#include "ord_query.h"
 #include "ord_store.h"
 
 /* The times of the scenarios, in microseconds. */
 #define CREATED   APR_INT64_C(1000000)
 #define LEASE     APR_INT64_C(2000000)
 
-typedef struct {
-    apr_pool_t *pool;       /* per test; the connection lives here */
-    char dir[64];
-    const char *path;
-    ord_db_t conn;
-    int open;
-} fixture_t;
-
-/* ------------------------------------------------------------------ */
-/* Fixture: a fresh SQLite file per test                               */
-/* ------------------------------------------------------------------ */
-
-static int group_setup(void **state)
-{
-    if (unit_group_setup(state) != 0) {
-        return -1;
-    }
-    return apr_dbd_init(unit_pool(state)) == APR_SUCCESS ? 0 : -1;
-}
-
-static int open_db(void **state, int with_schema)
-{
-    apr_pool_t *group = unit_pool(state);
-    fixture_t *fx = apr_pcalloc(group, sizeof(*fx));
-    apr_status_t rv;
-
-    if (apr_pool_create(&fx->pool, group) != APR_SUCCESS) {
-        return -1;
-    }
-    strcpy(fx->dir, "/tmp/ord_store_test.XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        print_error("mkdtemp failed\n");
-        return -1;
-    }
-    fx->path = apr_pstrcat(fx->pool, fx->dir, "/orders.db", NULL);
-    rv = apr_dbd_get_driver(fx->pool, "sqlite3", &fx->conn.driver);
-    if (rv != APR_SUCCESS) {
-        print_error("apr_dbd_get_driver(sqlite3): %d\n", rv);
-        return -1;
-    }
-    rv = apr_dbd_open(fx->conn.driver, fx->pool, fx->path, &fx->conn.handle);
-    if (rv != APR_SUCCESS) {
-        print_error("apr_dbd_open(%s): %d\n", fx->path, rv);
-        return -1;
-    }
-    fx->open = 1;
-    if (ord_db_init(&fx->conn, fx->conn.driver, fx->conn.handle,
-                    apr_hash_make(fx->pool), fx->pool) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = fx;
-    if (with_schema
-        && ord_store_ensure_schema(&fx->conn, fx->pool) != APR_SUCCESS) {
-        print_error("ord_store_ensure_schema failed in setup\n");
-        return -1;
-    }
-    return 0;
-}
+/* The SQLite fixture (unit_sqlite.h) is the whole of a test's state. */
+typedef unit_sqlite_t fixture_t;
 
 static int setup_with_schema(void **state)
 {
-    return open_db(state, 1);
+    return unit_sqlite_setup(state, sizeof(fixture_t), 1);
 }
 
 static int setup_empty(void **state)
 {
-    return open_db(state, 0);
-}
-
-static int teardown(void **state)
-{
-    fixture_t *fx = *state;
-    apr_dir_t *dir;
-    apr_finfo_t fi;
-
-    if (fx->open) {
-        apr_dbd_close(fx->conn.driver, fx->conn.handle);
-    }
-    /* orders.db and whatever journal SQLite left beside it. */
-    if (apr_dir_open(&dir, fx->dir, fx->pool) == APR_SUCCESS) {
-        while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, dir)
-               == APR_SUCCESS) {
-            if (fi.filetype == APR_REG) {
-                apr_file_remove(apr_pstrcat(fx->pool, fx->dir, "/", fi.name,
-                                            NULL), fx->pool);
-            }
-        }
-        apr_dir_close(dir);
-    }
-    apr_dir_remove(fx->dir, fx->pool);
-    apr_pool_destroy(fx->pool);
-    return 0;
+    return unit_sqlite_setup(state, sizeof(fixture_t), 0);
 }
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The first column of the only row of `sql`, straight from the database
- * (NULL for SQL NULL or no row). */
-static const char *query_value(fixture_t *fx, const char *sql)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    const char *value = NULL;
-    int rows = 0, rv;
-
-    if (apr_dbd_select(fx->conn.driver, fx->pool, fx->conn.handle, &res, sql,
-                       0) != 0) {
-        fail_msg("query failed: %s: %s", sql,
-                 apr_dbd_error(fx->conn.driver, fx->conn.handle, -1));
-    }
-    while ((rv = apr_dbd_get_row(fx->conn.driver, fx->pool, res, &row, -1))
-           == 0) {
-        const char *v = apr_dbd_get_entry(fx->conn.driver, row, 0);
-        if (rows++ == 0 && v) {
-            value = apr_pstrdup(fx->pool, v);
-        }
-    }
-    return value;
-}
-
+/* The number `sql` answers, straight from the database. */
 static apr_int64_t query_int(fixture_t *fx, const char *sql)
 {
-    const char *v = query_value(fx, sql);
+    const char *v = unit_sqlite_value(fx, fx->pool, sql);
 
     if (!v) {
         fail_msg("no value from: %s", sql);
@@ -211,6 +107,16 @@ static void insert_new(fixture_t *fx, const char *id, apr_time_t created,
     assert_int_equal(created_flag, 1);
 }
 
+/* Inserts `o` with LEASE; it must be new. */
+static void insert_ok(fixture_t *fx, ord_order_t *o)
+{
+    int created = -1;
+
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, o, LEASE,
+                                      &created), APR_SUCCESS);
+    assert_int_equal(created, 1);
+}
+
 static ord_order_t *get_ok(fixture_t *fx, const char *id)
 {
     ord_order_t *o = NULL;
@@ -219,6 +125,26 @@ static ord_order_t *get_ok(fixture_t *fx, const char *id)
                      APR_SUCCESS);
     assert_non_null(o);
     return o;
+}
+
+/* The stored order `id`, spelled: "STATUS user=U[ int] items=J amount=C/S
+ * created=T updated=T started=T completed=T" (order_id[ int] first). */
+static const char *row_of(fixture_t *fx, const char *id)
+{
+    ord_order_t *o = get_ok(fx, id);
+
+    return apr_psprintf(fx->pool, "%s%s %s user=%s%s items=%s amount=%"
+                        APR_INT64_T_FMT "/%d created=%" APR_INT64_T_FMT
+                        " updated=%" APR_INT64_T_FMT " started=%"
+                        APR_INT64_T_FMT " completed=%" APR_INT64_T_FMT,
+                        o->order_id.text, o->order_id.is_int ? " int" : "",
+                        ord_status_name(o->status), unit_show(o->user_id.text),
+                        o->user_id.is_int ? " int" : "",
+                        unit_show(o->item_ids_json), o->total_amount.cents,
+                        o->total_amount.scale, (apr_int64_t)o->created_at,
+                        (apr_int64_t)o->updated_at,
+                        (apr_int64_t)o->processing_started_at,
+                        (apr_int64_t)o->completed_at);
 }
 
 static apr_status_t claim(fixture_t *fx, const char *id, ord_status_e from,
@@ -253,6 +179,190 @@ static apr_array_header_t *orphans(fixture_t *fx, apr_time_t now, int max)
 static const ord_store_orphan_t *orphan_at(apr_array_header_t *list, int i)
 {
     return &APR_ARRAY_IDX(list, i, ord_store_orphan_t);
+}
+
+/* Inserts `id` (sample content) for user `user`, sent as an integer when
+ * `user_is_int`; it must be new. */
+static void insert_for_user(fixture_t *fx, const char *id, const char *user,
+                            int user_is_int)
+{
+    ord_order_t o = sample_order(id);
+    int created_flag = -1;
+
+    o.user_id.text = user;
+    o.user_id.is_int = user_is_int;
+    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
+                                      &created_flag), APR_SUCCESS);
+    assert_int_equal(created_flag, 1);
+}
+
+/* ord_store_totals, spelled "pending processing completed cancelled
+ * processing_us from_creation_us". */
+static const char *totals_of(fixture_t *fx)
+{
+    ord_store_totals_t t;
+
+    memset(&t, 0x5a, sizeof(t));
+    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
+    return apr_psprintf(fx->pool, "%" APR_UINT64_T_FMT " %" APR_UINT64_T_FMT
+                        " %" APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_UINT64_T_FMT " %" APR_UINT64_T_FMT,
+                        t.count[ORD_PENDING], t.count[ORD_PROCESSING],
+                        t.count[ORD_COMPLETED], t.count[ORD_CANCELLED],
+                        t.processing_us_sum, t.from_creation_us_sum);
+}
+
+/* A transition of given(): what it returned, and whether the outputs it
+ * sets only on success were set as they should be (NULL) or not. */
+static const char *transition(fixture_t *fx, const char *what,
+                              const char *id, char **args,
+                              apr_status_t *rv)
+{
+    apr_time_t out = -1, started = -1;
+    apr_time_t a = args[1] ? apr_atoi64(args[1]) : 0;
+    apr_time_t b = args[2] ? apr_atoi64(args[2]) : 0;
+
+    if (strcmp(what, "cancel") == 0) {
+        *rv = ord_store_cancel(&fx->conn, fx->pool, id, apr_atoi64(args[0]));
+        return NULL;
+    }
+    if (strcmp(what, "complete") == 0) {
+        *rv = ord_store_complete(&fx->conn, fx->pool, id, args[0], a, &out);
+        return (*rv == APR_SUCCESS) == (out != -1) ? NULL
+               : "completed_at set on a failure or not on a success";
+    }
+    if (strcmp(what, "claim") != 0 && strcmp(what, "takeover") != 0) {
+        return "unknown verb";
+    }
+    *rv = ord_store_claim(&fx->conn, fx->pool, id,
+                          what[0] == 'c' ? ORD_PENDING : ORD_PROCESSING,
+                          args[0], a, b, &out, &started);
+    if (*rv != APR_SUCCESS) {
+        return out == -1 && started == -1 ? NULL : "outputs set on a failure";
+    }
+    /* the order's own creation time */
+    return out == get_ok(fx, id)->created_at ? NULL
+           : apr_psprintf(fx->pool, "created_at %" APR_INT64_T_FMT, out);
+}
+
+/* One step of given(); NULL when it went as it should, else why not. */
+static const char *given_step(fixture_t *fx, char *step)
+{
+    char *quote = strstr(step, " user='"), *user = NULL;
+    char *last = NULL, *what, *id, *arg, *args[4] = { NULL };
+    apr_time_t created = CREATED, lease = LEASE;
+    int user_is_int = 0;
+    apr_status_t want = APR_SUCCESS, rv = APR_EGENERAL;
+    const char *why;
+    int n = 0;
+
+    if (quote) {                /* " user='T'", spaces and all */
+        user = quote + 7;
+        *quote = '\0';
+        if (!strchr(user, '\'')) {
+            return "an unclosed quote";
+        }
+        *strchr(user, '\'') = '\0';
+    }
+    what = apr_strtok(step, " ", &last);
+    id = apr_strtok(NULL, " ", &last);
+    if (!what || !id) {
+        return "no verb or no id";
+    }
+    if (strcmp(what, "expect") == 0) {
+        const char *got = row_of(fx, id);
+        const char *want = apr_pstrcat(fx->pool, id, " ", last, NULL);
+
+        return strcmp(got, want) == 0 ? NULL
+               : apr_psprintf(fx->pool, "it is %s", got);
+    }
+    if (strcmp(what, "rows") == 0) {
+        return count_rows(fx) == apr_atoi64(id) ? NULL
+               : apr_psprintf(fx->pool, "%" APR_INT64_T_FMT " rows",
+                              count_rows(fx));
+    }
+    while ((arg = apr_strtok(NULL, " ", &last)) != NULL) {
+        if (strncmp(arg, "created=", 8) == 0) {
+            created = apr_atoi64(arg + 8);
+        }
+        else if (strncmp(arg, "lease=", 6) == 0) {
+            lease = apr_atoi64(arg + 6);
+        }
+        else if (strncmp(arg, "user=", 5) == 0) {
+            user = arg + 5;
+        }
+        else if (strcmp(arg, "int") == 0) {
+            user_is_int = 1;
+        }
+        else if (strcmp(arg, "->") == 0) {
+            arg = apr_strtok(NULL, " ", &last);
+            if (!arg || strcmp(arg, "NOTFOUND") != 0) {
+                return "only NOTFOUND may follow ->";
+            }
+            want = APR_NOTFOUND;
+        }
+        else if (n < 3) {
+            args[n++] = arg;
+        }
+    }
+    if (strcmp(what, "new") == 0 && user) {
+        insert_for_user(fx, id, user, user_is_int);
+        return NULL;
+    }
+    if (strcmp(what, "new") == 0) {
+        insert_new(fx, id, created, lease);
+        return NULL;
+    }
+    if (strcmp(what, "cancelled") == 0) {
+        exec_sql(fx, apr_psprintf(fx->pool, "UPDATE orders SET status = "
+                                  "'Cancelled' WHERE order_id = '%s'", id));
+        return NULL;
+    }
+    if (!args[0]) {
+        return "too few arguments";
+    }
+    if ((why = transition(fx, what, id, args, &rv)) != NULL) {
+        return why;
+    }
+    return rv == want ? NULL : apr_psprintf(fx->pool, "rv %d, want %d", rv,
+                                            want);
+}
+
+/* given()'s steps, done until one goes wrong: NULL, or that one and why. */
+static const char *given_steps(fixture_t *fx, const char *steps)
+{
+    char *all = apr_pstrdup(fx->pool, steps), *last = NULL, *step;
+
+    for (step = apr_strtok(all, ";", &last); step;
+         step = apr_strtok(NULL, ";", &last)) {
+        const char *shown = apr_pstrdup(fx->pool, step);
+        const char *why = given_step(fx, step);
+
+        if (why) {
+            return apr_psprintf(fx->pool, "step \"%s\": %s", shown, why);
+        }
+    }
+    return NULL;
+}
+
+/* Brings the table to a state, step by step, separated by "; ": "new ID
+ * [created=T] [lease=T]" (sample content, created at CREATED with LEASE
+ * unless told), "new ID user=T [int]" or "new ID user='T T'" (for that
+ * user, sent as an integer or a string), "claim ID TOKEN NOW LEASE" (from
+ * Pending), "takeover ID TOKEN NOW LEASE" (an expired Processing claim),
+ * "complete ID TOKEN NOW", "cancel ID NOW" (ord_store_cancel) and
+ * "cancelled ID" (the status set in SQL).  A transition succeeds, or ends
+ * "-> NOTFOUND" and is refused so; either way the outputs it sets only on
+ * success (created_at, started_at, completed_at) are checked: a claim's
+ * created_at is the order's.  Checks: "expect ID ..." (the order is so:
+ * row_of()), "rows N" (in the table). */
+static void given(fixture_t *fx, const char *steps)
+{
+    const char *why = given_steps(fx, steps);
+
+    if (why) {
+        fail_msg("%s, of \"%s\"", why, steps);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -304,7 +414,7 @@ static void test_ensure_schema_twice_succeeds_and_keeps_rows(void **state)
 
     assert_int_equal(ord_store_ensure_schema(&fx->conn, fx->pool),
                      APR_SUCCESS);
-    insert_new(fx, "ORD1", CREATED, LEASE);
+    given(fx, "new ORD1");
     assert_int_equal(ord_store_ensure_schema(&fx->conn, fx->pool),
                      APR_SUCCESS);
     assert_int_equal(count_rows(fx), 1);
@@ -336,9 +446,7 @@ static void test_without_schema_calls_fail_egeneral_then_recover(
 
     assert_int_equal(ord_store_ensure_schema(&fx->conn, fx->pool),
                      APR_SUCCESS);
-    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
-                                      &created), APR_SUCCESS);
-    assert_int_equal(created, 1);
+    insert_ok(fx, &o);
     assert_string_equal(get_ok(fx, "ORD1")->order_id.text, "ORD1");
 }
 
@@ -368,9 +476,7 @@ static void test_statements_survive_a_schema_change_by_another_connection(
                      APR_SUCCESS);
     assert_string_equal(got->order_id.text, "ORD-S1");
     o = sample_order("ORD-S2");
-    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
-                                      &created), APR_SUCCESS);
-    assert_int_equal(created, 1);
+    insert_ok(fx, &o);
 }
 
 /* ------------------------------------------------------------------ */
@@ -382,11 +488,8 @@ static void test_insert_new_id_reports_created_and_stores_one_row(
 {
     fixture_t *fx = *state;
     ord_order_t o = sample_order("ORD1");
-    int created = -1;
 
-    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
-                                      &created), APR_SUCCESS);
-    assert_int_equal(created, 1);
+    insert_ok(fx, &o);
     assert_int_equal(count_rows(fx), 1);
 }
 
@@ -395,10 +498,9 @@ static void test_insert_existing_id_reports_not_created_and_keeps_original(
 {
     fixture_t *fx = *state;
     ord_order_t again = sample_order("ORD1");
-    ord_order_t *got;
     int created = -1;
 
-    insert_new(fx, "ORD1", CREATED, LEASE);
+    given(fx, "new ORD1");
 
     /* The same id again, same content. */
     assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &again, LEASE,
@@ -418,60 +520,33 @@ static void test_insert_existing_id_reports_not_created_and_keeps_original(
     assert_int_equal(created, 0);
     assert_int_equal(count_rows(fx), 1);
 
-    got = get_ok(fx, "ORD1");
-    assert_string_equal(got->user_id.text, "42");
-    assert_string_equal(got->item_ids_json, "[101,\"a-2\"]");
-    assert_int_equal(got->total_amount.cents, 14999);
-    assert_int_equal(got->created_at, CREATED);
+    assert_string_equal(row_of(fx, "ORD1"), "ORD1 Pending user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1000000 started=0 completed=0");
 }
 
 static void test_get_returns_every_field_as_inserted(void **state)
 {
     fixture_t *fx = *state;
     ord_order_t o = sample_order("ORD-7.a:b_c");
-    ord_order_t *got;
-    int created = -1;
 
     o.created_at = APR_INT64_C(1795000017000000);   /* 2026-11-18 */
     o.updated_at = APR_INT64_C(1795000017000001);
-    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
-                                      &created), APR_SUCCESS);
-    assert_int_equal(created, 1);
+    insert_ok(fx, &o);
 
-    got = get_ok(fx, "ORD-7.a:b_c");
-    assert_string_equal(got->order_id.text, "ORD-7.a:b_c");
-    assert_int_equal(got->order_id.is_int, 0);
-    assert_string_equal(got->user_id.text, "42");
-    assert_int_equal(got->user_id.is_int, 1);
-    assert_string_equal(got->item_ids_json, "[101,\"a-2\"]");
-    assert_int_equal(got->total_amount.cents, 14999);
-    assert_int_equal(got->total_amount.scale, 2);
-    assert_int_equal(got->status, ORD_PENDING);
-    assert_int_equal(got->created_at, APR_INT64_C(1795000017000000));
-    assert_int_equal(got->updated_at, APR_INT64_C(1795000017000001));
-    assert_int_equal(got->processing_started_at, 0);
-    assert_int_equal(got->completed_at, 0);
+    assert_string_equal(row_of(fx, "ORD-7.a:b_c"), "ORD-7.a:b_c Pending user=42 int items=[101,\"a-2\"] amount=14999/2 created=1795000017000000 updated=1795000017000001 started=0 completed=0");
 }
 
 static void test_get_keeps_integer_order_id_and_string_user_id(void **state)
 {
     fixture_t *fx = *state;
     ord_order_t o = sample_order("9007199254740991");
-    ord_order_t *got;
-    int created = -1;
 
     o.order_id.is_int = 1;
     o.user_id.text = "007";
     o.user_id.is_int = 0;
-    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
-                                      &created), APR_SUCCESS);
-    assert_int_equal(created, 1);
+    insert_ok(fx, &o);
 
-    got = get_ok(fx, "9007199254740991");
-    assert_string_equal(got->order_id.text, "9007199254740991");
-    assert_int_equal(got->order_id.is_int, 1);
-    assert_string_equal(got->user_id.text, "007");   /* not 7 */
-    assert_int_equal(got->user_id.is_int, 0);
+    /* user "007", a string: not 7 */
+    assert_string_equal(row_of(fx, "9007199254740991"), "9007199254740991 int Pending user=007 items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1000000 started=0 completed=0");
 }
 
 static void test_get_keeps_amount_exact_at_limits_and_scales(void **state)
@@ -494,13 +569,9 @@ static void test_get_keeps_amount_exact_at_limits_and_scales(void **state)
     assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &c, LEASE,
                                       &created), APR_SUCCESS);
 
-    assert_int_equal(get_ok(fx, "MAX")->total_amount.cents,
-                     APR_INT64_C(100000000000000));
-    assert_int_equal(get_ok(fx, "MAX")->total_amount.scale, 0);
-    assert_int_equal(get_ok(fx, "ONE")->total_amount.cents, 6000);
-    assert_int_equal(get_ok(fx, "ONE")->total_amount.scale, 1);
-    assert_int_equal(get_ok(fx, "ZERO")->total_amount.cents, 0);
-    assert_int_equal(get_ok(fx, "ZERO")->total_amount.scale, 2);
+    assert_string_equal(row_of(fx, "MAX"), "MAX Pending user=42 int items=[101,\"a-2\"] amount=100000000000000/0 created=1000000 updated=1000000 started=0 completed=0");
+    assert_string_equal(row_of(fx, "ONE"), "ONE Pending user=42 int items=[101,\"a-2\"] amount=6000/1 created=1000000 updated=1000000 started=0 completed=0");
+    assert_string_equal(row_of(fx, "ZERO"), "ZERO Pending user=42 int items=[101,\"a-2\"] amount=0/2 created=1000000 updated=1000000 started=0 completed=0");
 }
 
 static void test_get_unknown_id_is_notfound_and_leaves_output(void **state)
@@ -509,7 +580,7 @@ static void test_get_unknown_id_is_notfound_and_leaves_output(void **state)
     ord_order_t sentinel;
     ord_order_t *got = &sentinel;
 
-    insert_new(fx, "ORD1", CREATED, LEASE);
+    given(fx, "new ORD1");
     assert_int_equal(ord_store_get(&fx->conn, fx->pool, "ORD2", &got),
                      APR_NOTFOUND);
     assert_ptr_equal(got, &sentinel);
@@ -527,26 +598,18 @@ static void test_injection_looking_text_is_stored_verbatim(void **state)
                                     "\"%s %d %lld %%\",\"\\\"q\\\"\"]";
     ord_order_t o = sample_order(evil_id), plain = sample_order("ORD1");
     ord_order_t *got;
-    int created = -1;
 
-    insert_new(fx, "ORD0", CREATED, LEASE);
+    given(fx, "new ORD0");
     o.user_id.text = evil_user;
     o.user_id.is_int = 0;
     o.item_ids_json = evil_items;
-    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
-                                      &created), APR_SUCCESS);
-    assert_int_equal(created, 1);
+    insert_ok(fx, &o);
     plain.user_id.text = "Zoë 日本 \"quoted\" 'single' \\ %s";
     plain.user_id.is_int = 0;
-    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &plain, LEASE,
-                                      &created), APR_SUCCESS);
-    assert_int_equal(created, 1);
+    insert_ok(fx, &plain);
 
     assert_int_equal(count_rows(fx), 3);
-    got = get_ok(fx, evil_id);
-    assert_string_equal(got->order_id.text, evil_id);
-    assert_string_equal(got->user_id.text, evil_user);
-    assert_string_equal(got->item_ids_json, evil_items);
+    assert_string_equal(row_of(fx, evil_id), "x'); DROP TABLE orders;-- Pending user=x'); DROP TABLE orders;-- items=[\"'; DELETE FROM orders; --\",\"%s %d %lld %%\",\"\\\"q\\\"\"] amount=14999/2 created=1000000 updated=1000000 started=0 completed=0");
     assert_string_equal(get_ok(fx, "ORD1")->user_id.text,
                         "Zoë 日本 \"quoted\" 'single' \\ %s");
     assert_string_equal(get_ok(fx, "ORD0")->order_id.text, "ORD0");
@@ -573,182 +636,28 @@ static void test_claim_pending_succeeds_and_returns_created_at(void **state)
 {
     fixture_t *fx = *state;
     apr_time_t created_at = -1;
-    ord_order_t *got;
 
-    insert_new(fx, "ORD1", CREATED, LEASE);
+    given(fx, "new ORD1");
     assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
                            &created_at), APR_SUCCESS);
     assert_int_equal(created_at, CREATED);
 
-    got = get_ok(fx, "ORD1");
-    assert_int_equal(got->status, ORD_PROCESSING);
-    assert_int_equal(got->processing_started_at, 1500000);
-    assert_int_equal(got->updated_at, 1500000);
-    assert_int_equal(got->created_at, CREATED);
-    assert_int_equal(got->completed_at, 0);
+    assert_string_equal(row_of(fx, "ORD1"), "ORD1 Processing user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1500000 started=1500000 completed=0");
 }
 
 static void test_second_claim_from_pending_is_notfound(void **state)
 {
     fixture_t *fx = *state;
-    apr_time_t created_at = -1;
 
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "B", 1600000, 3100000,
-                           &created_at), APR_NOTFOUND);
-    assert_int_equal(created_at, -1);   /* set only on success */
+    given(fx, "new ORD1; claim ORD1 A 1500000 3000000; "
+              "claim ORD1 B 1600000 3100000 -> NOTFOUND");
     /* The first claim still holds: A completes, B cannot. */
-    assert_int_equal(complete(fx, "ORD1", "B", 2000000), APR_NOTFOUND);
-    assert_int_equal(complete(fx, "ORD1", "A", 2000000), APR_SUCCESS);
-}
-
-static void test_claim_unknown_order_is_notfound(void **state)
-{
-    fixture_t *fx = *state;
-    apr_time_t created_at = -1;
-
-    assert_int_equal(claim(fx, "NOPE", ORD_PENDING, "A", 1500000, 3000000,
-                           &created_at), APR_NOTFOUND);
-    assert_int_equal(claim(fx, "NOPE", ORD_PROCESSING, "A", 9000000,
-                           9900000, &created_at), APR_NOTFOUND);
-    assert_int_equal(created_at, -1);
-    assert_int_equal(count_rows(fx), 0);
-}
-
-static void test_takeover_before_lease_runs_out_is_notfound(void **state)
-{
-    fixture_t *fx = *state;
-    apr_time_t created_at = -1;
-    ord_order_t *got;
-
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 2999999, 6000000,
-                           &created_at), APR_NOTFOUND);
-    assert_int_equal(created_at, -1);
-
-    got = get_ok(fx, "ORD1");
-    assert_int_equal(got->status, ORD_PROCESSING);
-    assert_int_equal(got->processing_started_at, 1500000);
-    assert_int_equal(complete(fx, "ORD1", "A", 2500000), APR_SUCCESS);
-}
-
-static void test_takeover_after_lease_runs_out_gives_claim_to_new_token(
-    void **state)
-{
-    fixture_t *fx = *state;
-    apr_time_t created_at = -1;
-    ord_order_t *got;
-
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 3000001, 6000000,
-                           &created_at), APR_SUCCESS);
-    assert_int_equal(created_at, CREATED);
-    got = get_ok(fx, "ORD1");
-    assert_int_equal(got->status, ORD_PROCESSING);
-    assert_int_equal(got->updated_at, 3000001);
-
-    /* B's lease (6000000) now protects it from a third taker. */
-    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "C", 5999999, 9000000,
-                           NULL), APR_NOTFOUND);
-}
-
-static void test_takeover_of_a_pending_order_is_notfound(void **state)
-{
-    fixture_t *fx = *state;
-
-    /* `from` Processing asks for an expired claim; a Pending order has
-     * none, however old its lease. */
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 9000000, 9900000,
-                           NULL), APR_NOTFOUND);
-    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_PENDING);
-}
-
-static void test_claim_of_completed_order_is_notfound(void **state)
-{
-    fixture_t *fx = *state;
-
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "ORD1", "A", 2500000), APR_SUCCESS);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "B", 9000000, 9900000,
-                           NULL), APR_NOTFOUND);
-    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 9000000, 9900000,
-                           NULL), APR_NOTFOUND);
-    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_COMPLETED);
-    assert_int_equal(get_ok(fx, "ORD1")->completed_at, 2500000);
-}
-
-static void test_claim_of_cancelled_order_is_notfound(void **state)
-{
-    fixture_t *fx = *state;
-
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    exec_sql(fx, "UPDATE orders SET status = 'Cancelled' "
-                 "WHERE order_id = 'ORD1'");
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_NOTFOUND);
-    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "A", 9000000, 9900000,
-                           NULL), APR_NOTFOUND);
-    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_CANCELLED);
+    given(fx, "complete ORD1 B 2000000 -> NOTFOUND; complete ORD1 A 2000000");
 }
 
 /* ------------------------------------------------------------------ */
 /* Complete                                                            */
 /* ------------------------------------------------------------------ */
-
-static void test_complete_with_lost_token_is_notfound_and_new_token_wins(
-    void **state)
-{
-    fixture_t *fx = *state;
-    ord_order_t *got;
-
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "B", 3500000, 6000000,
-                           NULL), APR_SUCCESS);
-
-    assert_int_equal(complete(fx, "ORD1", "A", 4000000), APR_NOTFOUND);
-    got = get_ok(fx, "ORD1");
-    assert_int_equal(got->status, ORD_PROCESSING);
-    assert_int_equal(got->completed_at, 0);
-
-    assert_int_equal(complete(fx, "ORD1", "B", 5500000), APR_SUCCESS);
-    got = get_ok(fx, "ORD1");
-    assert_int_equal(got->status, ORD_COMPLETED);
-    assert_int_equal(got->completed_at, 5500000);
-}
-
-static void test_complete_sets_completed_status_and_times(void **state)
-{
-    fixture_t *fx = *state;
-    ord_order_t *got;
-
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "ORD1", "A", 2750000), APR_SUCCESS);
-
-    got = get_ok(fx, "ORD1");
-    assert_int_equal(got->status, ORD_COMPLETED);
-    assert_int_equal(got->created_at, CREATED);
-    assert_int_equal(got->processing_started_at, 1500000);
-    assert_int_equal(got->completed_at, 2750000);
-    assert_int_equal(got->updated_at, 2750000);
-    /* Client content untouched by the transitions. */
-    assert_string_equal(got->user_id.text, "42");
-    assert_string_equal(got->item_ids_json, "[101,\"a-2\"]");
-    assert_int_equal(got->total_amount.cents, 14999);
-    assert_int_equal(got->total_amount.scale, 2);
-}
 
 /* A completion is lost only when the row says so: the same claim completing
  * again (its first answer was lost with a connection) is told the first
@@ -758,16 +667,13 @@ static void test_complete_twice_reports_the_first_completion(void **state)
     fixture_t *fx = *state;
     apr_time_t at = -1;
 
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "ORD1", "A", 2750000), APR_SUCCESS);
+    given(fx, "new ORD1; claim ORD1 A 1500000 3000000; "
+              "complete ORD1 A 2750000");
     assert_int_equal(ord_store_complete(&fx->conn, fx->pool, "ORD1", "A",
                                         2800000, &at), APR_SUCCESS);
     assert_int_equal(at, 2750000);
-    assert_int_equal(complete(fx, "ORD1", "B", 2900000), APR_NOTFOUND);
-    assert_int_equal(get_ok(fx, "ORD1")->completed_at, 2750000);
-    assert_int_equal(get_ok(fx, "ORD1")->updated_at, 2750000);
+    given(fx, "complete ORD1 B 2900000 -> NOTFOUND");
+    assert_string_equal(row_of(fx, "ORD1"), "ORD1 Completed user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=2750000 started=1500000 completed=2750000");
 }
 
 /* The same for a claim: claimed again under its own token, it is still
@@ -777,16 +683,13 @@ static void test_claim_twice_reports_the_first_claim(void **state)
     fixture_t *fx = *state;
     apr_time_t created = -1, started = -1;
 
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
+    given(fx, "new ORD1; claim ORD1 A 1500000 3000000");
     assert_int_equal(ord_store_claim(&fx->conn, fx->pool, "ORD1",
                                      ORD_PENDING, "A", 1600000, 3100000,
                                      &created, &started), APR_SUCCESS);
     assert_int_equal(created, CREATED);
     assert_int_equal(started, 1500000);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "B", 1700000, 3200000,
-                           NULL), APR_NOTFOUND);
+    given(fx, "claim ORD1 B 1700000 3200000 -> NOTFOUND");
     assert_int_equal(get_ok(fx, "ORD1")->processing_started_at, 1500000);
 }
 
@@ -795,12 +698,110 @@ static void test_complete_of_unclaimed_or_unknown_order_is_notfound(
 {
     fixture_t *fx = *state;
 
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(complete(fx, "ORD1", "A", 2000000), APR_NOTFOUND);
+    given(fx, "new ORD1; complete ORD1 A 2000000 -> NOTFOUND");
     assert_int_equal(complete(fx, "ORD1", "", 2000000), APR_NOTFOUND);
     assert_int_equal(get_ok(fx, "ORD1")->status, ORD_PENDING);
-    assert_int_equal(complete(fx, "NOPE", "A", 2000000), APR_NOTFOUND);
+    given(fx, "complete NOPE A 2000000 -> NOTFOUND");
 }
+
+/* Orders taken through transitions and checked on the way (given()), each
+ * row in a database of its own. */
+typedef struct {
+    const char *name;
+    const char *steps;      /* given()'s, "expect" and "rows" included */
+} state_case_t;
+
+static const char *check_state_cases(const unit_ctx_t *c, const void *r)
+{
+    const state_case_t *row = r;
+    unit_sqlite_t db;
+    const char *why;
+
+    if (unit_sqlite_open(&db, 1) != 0) {
+        return "no database";
+    }
+    why = given_steps(&db, row->steps);
+    why = why ? apr_pstrdup(c->pool, why) : NULL;
+    unit_sqlite_close(&db);
+    return why;
+}
+
+static const state_case_t state_cases[] = {
+    /* `from` Processing asks for an expired claim; a Pending order has
+     * none, however old its lease. */
+    { "takeover of a pending order is notfound",
+      "new ORD1; "
+      "takeover ORD1 B 9000000 9900000 -> NOTFOUND; "
+      "expect ORD1 Pending user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1000000 started=0 completed=0" },
+    { "claim of completed order is notfound",
+      "new ORD1; "
+      "claim ORD1 A 1500000 3000000; "
+      "complete ORD1 A 2500000; "
+      "claim ORD1 B 9000000 9900000 -> NOTFOUND; "
+      "takeover ORD1 B 9000000 9900000 -> NOTFOUND; "
+      "expect ORD1 Completed user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=2500000 started=1500000 completed=2500000" },
+    { "claim of cancelled order is notfound",
+      "new ORD1; "
+      "cancelled ORD1; "
+      "claim ORD1 A 1500000 3000000 -> NOTFOUND; "
+      "takeover ORD1 A 9000000 9900000 -> NOTFOUND; "
+      "expect ORD1 Cancelled user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1000000 started=0 completed=0" },
+    /* client content untouched by the transitions */
+    { "complete sets completed status and times",
+      "new ORD1; "
+      "claim ORD1 A 1500000 3000000; "
+      "complete ORD1 A 2750000; "
+      "expect ORD1 Completed user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=2750000 started=1500000 completed=2750000" },
+    { "cancel twice is notfound and keeps first",
+      "new ORD1; "
+      "cancel ORD1 1700000; "
+      "cancel ORD1 1800000 -> NOTFOUND; "
+      "expect ORD1 Cancelled user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1700000 started=0 completed=0" },
+    { "cancelled order cannot be claimed",
+      "new ORD1; "
+      "cancel ORD1 1700000; "
+      "claim ORD1 A 1800000 3000000 -> NOTFOUND; "
+      "takeover ORD1 A 99000000 99900000 -> NOTFOUND; "
+      "complete ORD1 A 1900000 -> NOTFOUND; "
+      "expect ORD1 Cancelled user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1700000 started=0 completed=0" },
+    { "claim unknown order is notfound",
+      "claim NOPE A 1500000 3000000 -> NOTFOUND; "
+      "takeover NOPE A 9000000 9900000 -> NOTFOUND; "
+      "rows 0" },
+    { "takeover before lease runs out is notfound",
+      "new ORD1; "
+      "claim ORD1 A 1500000 3000000; "
+      "takeover ORD1 B 2999999 6000000 -> NOTFOUND; "
+      "expect ORD1 Processing user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1500000 started=1500000 completed=0; "
+      "complete ORD1 A 2500000" },
+    /* B's lease (6000000) now protects it from a third taker. */
+    { "takeover after lease runs out gives claim to new token",
+      "new ORD1; "
+      "claim ORD1 A 1500000 3000000; "
+      "takeover ORD1 B 3000001 6000000; "
+      "expect ORD1 Processing user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=3000001 started=3000001 completed=0; "
+      "takeover ORD1 C 5999999 9000000 -> NOTFOUND" },
+    { "complete with lost token is notfound and new token wins",
+      "new ORD1; "
+      "claim ORD1 A 1500000 3000000; "
+      "takeover ORD1 B 3500000 6000000; "
+      "complete ORD1 A 4000000 -> NOTFOUND; "
+      "expect ORD1 Processing user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=3500000 started=3500000 completed=0; "
+      "complete ORD1 B 5500000; "
+      "expect ORD1 Completed user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=5500000 started=3500000 completed=5500000" },
+    /* The claim of R still holds. */
+    { "cancel processing or completed is notfound unchanged",
+      "new R; "
+      "claim R A 1500000 3000000; "
+      "new C; "
+      "claim C A 1500000 3000000; "
+      "complete C A 2500000; "
+      "cancel R 2600000 -> NOTFOUND; "
+      "cancel C 2600000 -> NOTFOUND; "
+      "expect R Processing user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1500000 started=1500000 completed=0; "
+      "expect C Completed user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=2500000 started=1500000 completed=2500000; "
+      "complete R A 2700000" },
+};
 
 /* ------------------------------------------------------------------ */
 /* Orphans                                                             */
@@ -812,21 +813,13 @@ static void test_orphans_lists_unfinished_orders_whose_lease_ended(
     fixture_t *fx = *state;
     apr_array_header_t *list;
 
-    insert_new(fx, "P-old", CREATED, 2000000);      /* orphan */
-    insert_new(fx, "P-live", CREATED, 5000000);     /* lease still runs */
-    insert_new(fx, "R-old", CREATED, 2000000);
-    assert_int_equal(claim(fx, "R-old", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);     /* orphan */
-    insert_new(fx, "R-live", CREATED, 2000000);
-    assert_int_equal(claim(fx, "R-live", ORD_PENDING, "A", 1500000, 9000000,
-                           NULL), APR_SUCCESS);     /* lease still runs */
-    insert_new(fx, "C", CREATED, 2000000);
-    assert_int_equal(claim(fx, "C", ORD_PENDING, "A", 1500000, 2500000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "C", "A", 2400000), APR_SUCCESS);
-    insert_new(fx, "X", CREATED, 1500000);
-    exec_sql(fx, "UPDATE orders SET status = 'Cancelled' "
-                 "WHERE order_id = 'X'");
+    /* P-old and R-old are orphans, the leases of P-live and R-live still
+     * run, C is Completed and X Cancelled. */
+    given(fx, "new P-old lease=2000000; new P-live lease=5000000; "
+              "new R-old lease=2000000; claim R-old A 1500000 3000000; "
+              "new R-live lease=2000000; claim R-live A 1500000 9000000; "
+              "new C lease=2000000; claim C A 1500000 2500000; "
+              "complete C A 2400000; new X lease=1500000; cancelled X");
 
     list = orphans(fx, 4000000, 10);
     assert_int_equal(list->nelts, 2);
@@ -843,11 +836,9 @@ static void test_orphans_are_oldest_lease_first_and_at_most_max(
     apr_array_header_t *list;
 
     /* Inserted newest lease first, so that insertion order is not it. */
-    insert_new(fx, "O5", CREATED, 5000000);
-    insert_new(fx, "O4", CREATED, 4000000);
-    insert_new(fx, "O3", CREATED, 3000000);
-    insert_new(fx, "O1", CREATED, 1000000);
-    insert_new(fx, "O2", CREATED, 2000000);
+    given(fx, "new O5 lease=5000000; new O4 lease=4000000; "
+              "new O3 lease=3000000; new O1 lease=1000000; "
+              "new O2 lease=2000000");
 
     list = orphans(fx, 10000000, 3);
     assert_int_equal(list->nelts, 3);
@@ -869,7 +860,7 @@ static void test_orphans_excludes_lease_ending_exactly_now(void **state)
 {
     fixture_t *fx = *state;
 
-    insert_new(fx, "ORD1", CREATED, 2000000);
+    given(fx, "new ORD1 lease=2000000");
     /* "whose lease ended before `now`" */
     assert_int_equal(orphans(fx, 1999999, 10)->nelts, 0);
     assert_int_equal(orphans(fx, 2000000, 10)->nelts, 0);
@@ -892,14 +883,11 @@ static void test_orphan_listed_at_now_is_claimable_at_now(void **state)
     apr_array_header_t *list;
     int i;
 
-    insert_new(fx, "P", CREATED, 3000000);
-    insert_new(fx, "R", CREATED, 2000000);
-    assert_int_equal(claim(fx, "R", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
+    given(fx, "new P lease=3000000; new R lease=2000000; "
+              "claim R A 1500000 3000000");
 
     assert_int_equal(orphans(fx, 3000000, 10)->nelts, 0);
-    assert_int_equal(claim(fx, "R", ORD_PROCESSING, "B", 3000000, 6000000,
-                           NULL), APR_NOTFOUND);
+    given(fx, "takeover R B 3000000 6000000 -> NOTFOUND");
 
     list = orphans(fx, 3000001, 10);
     assert_int_equal(list->nelts, 2);
@@ -912,8 +900,7 @@ static void test_orphan_listed_at_now_is_claimable_at_now(void **state)
     }
     /* Both are B's now, leased to 6000000: no orphans until then. */
     assert_int_equal(orphans(fx, 5999999, 10)->nelts, 0);
-    assert_int_equal(complete(fx, "P", "B", 4000000), APR_SUCCESS);
-    assert_int_equal(complete(fx, "R", "B", 4000000), APR_SUCCESS);
+    given(fx, "complete P B 4000000; complete R B 4000000");
     assert_int_equal(orphans(fx, 99000000, 10)->nelts, 0);
 }
 
@@ -925,89 +912,41 @@ static void test_totals_count_each_status_and_sum_completed_durations(
     void **state)
 {
     fixture_t *fx = *state;
-    ord_store_totals_t t;
 
-    insert_new(fx, "P1", 1000000, 9000000);
-    insert_new(fx, "P2", 1000000, 9000000);
-    insert_new(fx, "R1", 1000000, 9000000);
-    assert_int_equal(claim(fx, "R1", ORD_PENDING, "A", 1200000, 9000000,
-                           NULL), APR_SUCCESS);
+    given(fx, "new P1 lease=9000000; new P2 lease=9000000; "
+              "new R1 lease=9000000; claim R1 A 1200000 9000000");
     /* C1: 1.0 s processing, 1.5 s from creation. */
-    insert_new(fx, "C1", 1000000, 9000000);
-    assert_int_equal(claim(fx, "C1", ORD_PENDING, "A", 1500000, 9000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "C1", "A", 2500000), APR_SUCCESS);
+    given(fx, "new C1 lease=9000000; claim C1 A 1500000 9000000; "
+              "complete C1 A 2500000");
     /* C2: 3.0 s processing, 5.0 s from creation. */
-    insert_new(fx, "C2", 2000000, 9000000);
-    assert_int_equal(claim(fx, "C2", ORD_PENDING, "A", 4000000, 9000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "C2", "A", 7000000), APR_SUCCESS);
-    insert_new(fx, "X1", 1000000, 9000000);
-    exec_sql(fx, "UPDATE orders SET status = 'Cancelled' "
-                 "WHERE order_id = 'X1'");
+    given(fx, "new C2 created=2000000 lease=9000000; "
+              "claim C2 A 4000000 9000000; complete C2 A 7000000; "
+              "new X1 lease=9000000; cancelled X1");
 
-    memset(&t, 0x5a, sizeof(t));
-    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
-    assert_int_equal(t.count[ORD_PENDING], 2);
-    assert_int_equal(t.count[ORD_PROCESSING], 1);
-    assert_int_equal(t.count[ORD_COMPLETED], 2);
-    assert_int_equal(t.count[ORD_CANCELLED], 1);
-    assert_int_equal(t.processing_us_sum, 1000000 + 3000000);
-    assert_int_equal(t.from_creation_us_sum, 1500000 + 5000000);
+    /* processing 1.0 + 3.0 s, from creation 1.5 + 5.0 s */
+    assert_string_equal(totals_of(fx), "2 1 2 1 4000000 6500000");
 }
 
 static void test_totals_of_empty_table_are_zero(void **state)
 {
     fixture_t *fx = *state;
-    ord_store_totals_t t;
-    int i;
 
-    memset(&t, 0x5a, sizeof(t));
-    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
-    for (i = 0; i < ORD_STATUS_COUNT; i++) {
-        assert_int_equal(t.count[i], 0);
-    }
-    assert_int_equal(t.processing_us_sum, 0);
-    assert_int_equal(t.from_creation_us_sum, 0);
+    assert_int_equal(ORD_STATUS_COUNT, 4);
+    assert_string_equal(totals_of(fx), "0 0 0 0 0 0");
 }
 
 static void test_totals_without_completed_orders_have_zero_sums(void **state)
 {
     fixture_t *fx = *state;
-    ord_store_totals_t t;
 
-    insert_new(fx, "P1", 1000000, 9000000);
-    insert_new(fx, "R1", 1000000, 9000000);
-    assert_int_equal(claim(fx, "R1", ORD_PENDING, "A", 1200000, 9000000,
-                           NULL), APR_SUCCESS);
+    given(fx, "new P1 lease=9000000; new R1 lease=9000000; "
+              "claim R1 A 1200000 9000000");
 
-    memset(&t, 0x5a, sizeof(t));
-    assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
-    assert_int_equal(t.count[ORD_PENDING], 1);
-    assert_int_equal(t.count[ORD_PROCESSING], 1);
-    assert_int_equal(t.count[ORD_COMPLETED], 0);
-    assert_int_equal(t.count[ORD_CANCELLED], 0);
-    assert_int_equal(t.processing_us_sum, 0);
-    assert_int_equal(t.from_creation_us_sum, 0);
+    assert_string_equal(totals_of(fx), "1 1 0 0 0 0");
 }
 /* ------------------------------------------------------------------ */
 /* List                                                                */
 /* ------------------------------------------------------------------ */
-
-/* Inserts `id` (sample content) for user `user`, sent as an integer when
- * `user_is_int`; it must be new. */
-static void insert_for_user(fixture_t *fx, const char *id, const char *user,
-                            int user_is_int)
-{
-    ord_order_t o = sample_order(id);
-    int created_flag = -1;
-
-    o.user_id.text = user;
-    o.user_id.is_int = user_is_int;
-    assert_int_equal(ord_store_insert(&fx->conn, fx->pool, &o, LEASE,
-                                      &created_flag), APR_SUCCESS);
-    assert_int_equal(created_flag, 1);
-}
 
 static ord_list_query_t list_query(int limit)
 {
@@ -1057,6 +996,15 @@ static const char *all_pages(fixture_t *fx, ord_list_query_t q, int *pages)
     q.after = 0;
     do {
         apr_array_header_t *page = list_page(fx, &q, &last);
+        int i;
+
+        for (i = 0; i < page->nelts; i++) {
+            const ord_order_t *o = APR_ARRAY_IDX(page, i, ord_order_t *);
+
+            /* every order the filters asked for */
+            assert_true(!q.has_status || o->status == q.status);
+            assert_true(!q.user_id || strcmp(o->user_id.text, q.user_id) == 0);
+        }
         s = apr_pstrcat(fx->pool, s, n ? "|" : "", ids_of(fx, page), NULL);
         if (last) {
             /* "more follow": the page is full */
@@ -1069,42 +1017,6 @@ static const char *all_pages(fixture_t *fx, ord_list_query_t q, int *pages)
     return s;
 }
 
-static void test_list_of_empty_table_is_empty_last_page(void **state)
-{
-    fixture_t *fx = *state;
-    ord_list_query_t q = list_query(50);
-    apr_array_header_t *page;
-    apr_int64_t last;
-
-    page = list_page(fx, &q, &last);
-    assert_int_equal(page->nelts, 0);
-    assert_int_equal(last, 0);
-
-    q.has_status = 1;
-    q.status = ORD_PENDING;
-    q.user_id = "42";
-    page = list_page(fx, &q, &last);
-    assert_int_equal(page->nelts, 0);
-    assert_int_equal(last, 0);
-}
-
-/* Oldest first is insertion order: neither the id nor created_at. */
-static void test_list_is_oldest_first_by_insertion(void **state)
-{
-    fixture_t *fx = *state;
-    ord_list_query_t q = list_query(50);
-    apr_int64_t last;
-
-    insert_new(fx, "E", CREATED, LEASE);
-    insert_new(fx, "B", CREATED, LEASE);
-    insert_new(fx, "D", CREATED, LEASE);
-    insert_new(fx, "A", CREATED, LEASE);
-    insert_new(fx, "C", CREATED, LEASE);
-
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "E,B,D,A,C");
-    assert_int_equal(last, 0);
-}
-
 static void test_list_returns_every_field(void **state)
 {
     fixture_t *fx = *state;
@@ -1113,11 +1025,9 @@ static void test_list_returns_every_field(void **state)
     const ord_order_t *o;
     apr_int64_t last;
 
-    insert_new(fx, "P", CREATED, LEASE);
+    given(fx, "new P");
     insert_for_user(fx, "C", "Zo\xc3\xab", 0);
-    assert_int_equal(claim(fx, "C", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "C", "A", 2750000), APR_SUCCESS);
+    given(fx, "claim C A 1500000 3000000; complete C A 2750000");
 
     page = list_page(fx, &q, &last);
     assert_int_equal(page->nelts, 2);
@@ -1153,11 +1063,7 @@ static void test_list_limit_and_next_page_without_overlap(void **state)
     apr_array_header_t *page;
     apr_int64_t last1, last2, last3;
 
-    insert_new(fx, "E", CREATED, LEASE);
-    insert_new(fx, "B", CREATED, LEASE);
-    insert_new(fx, "D", CREATED, LEASE);
-    insert_new(fx, "A", CREATED, LEASE);
-    insert_new(fx, "C", CREATED, LEASE);
+    given(fx, "new E; new B; new D; new A; new C");
 
     page = list_page(fx, &q, &last1);
     assert_string_equal(ids_of(fx, page), "E,B");
@@ -1180,52 +1086,13 @@ static void test_list_limit_and_next_page_without_overlap(void **state)
     assert_int_equal(last3, last2);
 }
 
-/* *last is set only when more rows follow: not when the rows left fill
- * the page exactly, nor when the page is larger than what is left. */
-static void test_list_last_is_zero_when_page_ends_exactly(void **state)
-{
-    fixture_t *fx = *state;
-    ord_list_query_t q = list_query(2);
-    apr_array_header_t *page;
-    apr_int64_t last;
-    int pages = 0;
-
-    insert_new(fx, "O1", CREATED, LEASE);
-    insert_new(fx, "O2", CREATED, LEASE);
-    insert_new(fx, "O3", CREATED, LEASE);
-    insert_new(fx, "O4", CREATED, LEASE);
-
-    assert_string_equal(all_pages(fx, q, &pages), "O1,O2|O3,O4");
-    assert_int_equal(pages, 2);
-
-    q.limit = 4;
-    page = list_page(fx, &q, &last);
-    assert_int_equal(page->nelts, 4);
-    assert_int_equal(last, 0);
-
-    q.limit = 3;
-    page = list_page(fx, &q, &last);
-    assert_string_equal(ids_of(fx, page), "O1,O2,O3");
-    assert_true(last > 0);
-
-    q.limit = 1000;
-    page = list_page(fx, &q, &last);
-    assert_int_equal(page->nelts, 4);
-    assert_int_equal(last, 0);
-
-    q.limit = 1;
-    assert_string_equal(all_pages(fx, q, &pages), "O1|O2|O3|O4");
-    assert_int_equal(pages, 4);
-}
-
 static void test_list_after_the_last_order_is_empty(void **state)
 {
     fixture_t *fx = *state;
     ord_list_query_t q = list_query(1);
     apr_int64_t last;
 
-    insert_new(fx, "O1", CREATED, LEASE);
-    insert_new(fx, "O2", CREATED, LEASE);
+    given(fx, "new O1; new O2");
     list_page(fx, &q, &last);
     assert_true(last > 0);
     q.after = last;
@@ -1245,15 +1112,12 @@ static void test_list_pages_stay_right_while_orders_are_added(void **state)
     ord_list_query_t q = list_query(2);
     apr_int64_t last;
 
-    insert_new(fx, "O1", CREATED, LEASE);
-    insert_new(fx, "O2", CREATED, LEASE);
-    insert_new(fx, "O3", CREATED, LEASE);
+    given(fx, "new O1; new O2; new O3");
 
     assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "O1,O2");
     assert_true(last > 0);
     /* Created "earlier" by its clock, inserted later. */
-    insert_new(fx, "N1", CREATED - 500000, LEASE);
-    insert_new(fx, "N2", CREATED, LEASE);
+    given(fx, "new N1 created=500000; new N2");
 
     q.after = last;
     assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "O3,N1");
@@ -1263,137 +1127,106 @@ static void test_list_pages_stay_right_while_orders_are_added(void **state)
     assert_int_equal(last, 0);
 }
 
-/* Orders in each status: P1 P2 P3 Pending, R1 Processing, C1 Completed,
- * X1 Cancelled, interleaved. */
-static void insert_mixed_statuses(fixture_t *fx)
+/* Orders inserted (given()), then every page of a list query ("limit=2"
+ * is ord_query_parse_list's), joined with '|' between pages and ','
+ * inside one.  Every page but the last is full and says more follow; the
+ * last says none do. */
+typedef struct {
+    const char *name, *steps, *query, *pages;
+    int count;              /* of the pages */
+} list_case_t;
+
+static const char *check_list_cases(const unit_ctx_t *c, const void *r)
 {
-    insert_new(fx, "P1", CREATED, LEASE);
-    insert_new(fx, "R1", CREATED, LEASE);
-    insert_new(fx, "P2", CREATED, LEASE);
-    insert_new(fx, "C1", CREATED, LEASE);
-    insert_new(fx, "X1", CREATED, LEASE);
-    insert_new(fx, "P3", CREATED, LEASE);
-    assert_int_equal(claim(fx, "R1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(claim(fx, "C1", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "C1", "A", 2000000), APR_SUCCESS);
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "X1", 1700000),
-                     APR_SUCCESS);
-}
+    const list_case_t *row = r;
+    const char *error = NULL, *why, *got = NULL;
+    ord_list_query_t q;
+    unit_sqlite_t db;
+    int pages = 0;
 
-static void test_list_filters_by_status(void **state)
-{
-    fixture_t *fx = *state;
-    ord_list_query_t q = list_query(50);
-    apr_array_header_t *page;
-    apr_int64_t last;
-    int pages = 0, i;
-
-    insert_mixed_statuses(fx);
-    q.has_status = 1;
-
-    q.status = ORD_PENDING;
-    page = list_page(fx, &q, &last);
-    assert_string_equal(ids_of(fx, page), "P1,P2,P3");
-    assert_int_equal(last, 0);
-    for (i = 0; i < page->nelts; i++) {
-        assert_int_equal(APR_ARRAY_IDX(page, i, ord_order_t *)->status,
-                         ORD_PENDING);
+    if (ord_query_parse_list(c->pool, row->query, &q, &error)
+        != APR_SUCCESS) {
+        return apr_psprintf(c->pool, "query: %s", unit_show(error));
     }
-    q.status = ORD_PROCESSING;
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "R1");
-    q.status = ORD_COMPLETED;
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "C1");
-    q.status = ORD_CANCELLED;
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "X1");
-    assert_int_equal(last, 0);
-
-    /* Paging inside the filter. */
-    q.status = ORD_PENDING;
-    q.limit = 2;
-    assert_string_equal(all_pages(fx, q, &pages), "P1,P2|P3");
-    assert_int_equal(pages, 2);
+    if (unit_sqlite_open(&db, 1) != 0) {
+        return "no database";
+    }
+    why = given_steps(&db, row->steps);
+    if (!why) {
+        got = apr_pstrdup(c->pool, all_pages(&db, q, &pages));
+    }
+    why = why ? apr_pstrdup(c->pool, why) : NULL;
+    unit_sqlite_close(&db);
+    if (why) {
+        return why;
+    }
+    return strcmp(got, row->pages) == 0 && pages == row->count ? NULL
+           : apr_psprintf(c->pool, "%d pages %s", pages, got);
 }
+
+/* Each status: P1 P2 P3 Pending, R1 Processing, C1 Completed, X1
+ * Cancelled, interleaved. */
+#define MIXED "new P1; new R1; new P2; new C1; new X1; new P3; " \
+              "claim R1 A 1500000 3000000; claim C1 A 1500000 3000000; " \
+              "complete C1 A 2000000; cancel X1 1700000"
 
 /* user_id is matched as text: the integer 7 and the string "7" are the
  * same user, "07" and "70" are not. */
-static void test_list_filters_by_user_id_text(void **state)
+#define USERS "new U1 user=7 int; new U2 user=07; new U3 user=7; " \
+              "new U4 user=70 int; new U5 user='a b&c'; new U6 user=7 int"
+
+/* alice's A1 A3 A4 and bob's B2 Pending, A2 and B1 Processing */
+#define ALICE_BOB "new A1 user=alice; new B1 user=bob; new A2 user=alice; " \
+                  "new A3 user=alice; new B2 user=bob; new A4 user=alice; " \
+                  "claim A2 T 1500000 3000000; claim B1 T 1500000 3000000"
+
+/* Oldest first is insertion order: neither the id nor created_at. */
+static const list_case_t list_cases[] = {
+    { "an empty table is one empty page", "", "limit=50", "", 1 },
+    { "an empty table filtered", "", "status=Pending&user_id=42", "", 1 },
+    { "oldest first by insertion", "new E; new B; new D; new A; new C", "limit=50", "E,B,D,A,C", 1 },
+    /* more follow only when more rows are left: not when the page is
+     * filled exactly, nor when it is larger than what is left */
+    { "pages that end exactly", "new O1; new O2; new O3; new O4", "limit=2", "O1,O2|O3,O4", 2 },
+    { "one page that ends exactly", "new O1; new O2; new O3; new O4", "limit=4", "O1,O2,O3,O4", 1 },
+    { "a page and a rest", "new O1; new O2; new O3; new O4", "limit=3", "O1,O2,O3|O4", 2 },
+    { "one page larger than the rows", "new O1; new O2; new O3; new O4", "limit=1000", "O1,O2,O3,O4", 1 },
+    { "pages of one", "new O1; new O2; new O3; new O4", "limit=1", "O1|O2|O3|O4", 4 },
+    { "one user", USERS, "user_id=7", "U1,U3,U6", 1 },
+    { "another user", USERS, "user_id=07", "U2", 1 },
+    { "a user with a space and an ampersand", USERS, "user_id=a%20b%26c", "U5", 1 },
+    /* no LIKE: a plain comparison */
+    { "a percent sign", USERS, "user_id=%25", "", 1 },
+    { "nobody", USERS, "user_id=nobody", "", 1 },
+    { "pages of one user", USERS, "user_id=7&limit=2", "U1,U3|U6", 2 },
+    { "Pending", MIXED, "status=Pending", "P1,P2,P3", 1 },
+    { "Processing", MIXED, "status=Processing", "R1", 1 },
+    { "Completed", MIXED, "status=Completed", "C1", 1 },
+    { "Cancelled", MIXED, "status=Cancelled", "X1", 1 },
+    { "pages inside a filter", MIXED, "status=Pending&limit=2", "P1,P2|P3", 2 },
+    { "alice's Pending", ALICE_BOB, "status=Pending&user_id=alice", "A1,A3,A4", 1 },
+    { "alice's Processing", ALICE_BOB, "status=Processing&user_id=alice", "A2", 1 },
+    { "bob's Processing", ALICE_BOB, "status=Processing&user_id=bob", "B1", 1 },
+    { "bob's Pending", ALICE_BOB, "status=Pending&user_id=bob", "B2", 1 },
+    { "bob's Completed", ALICE_BOB, "status=Completed&user_id=bob", "", 1 },
+    { "pages of alice's Pending", ALICE_BOB, "status=Pending&user_id=alice&limit=1", "A1|A3|A4", 3 },
+};
+
+/* A user sent as an integer comes back one, sent as a string a string,
+ * whichever the filter matched. */
+static void test_list_keeps_user_id_types(void **state)
 {
     fixture_t *fx = *state;
     ord_list_query_t q = list_query(50);
     apr_array_header_t *page;
     apr_int64_t last;
-    int pages = 0;
 
-    insert_for_user(fx, "U1", "7", 1);
-    insert_for_user(fx, "U2", "07", 0);
-    insert_for_user(fx, "U3", "7", 0);
-    insert_for_user(fx, "U4", "70", 1);
-    insert_for_user(fx, "U5", "a b&c", 0);
-    insert_for_user(fx, "U6", "7", 1);
-
+    given(fx, USERS);
     q.user_id = "7";
     page = list_page(fx, &q, &last);
     assert_string_equal(ids_of(fx, page), "U1,U3,U6");
-    assert_int_equal(last, 0);
     assert_int_equal(APR_ARRAY_IDX(page, 0, ord_order_t *)->user_id.is_int, 1);
     assert_int_equal(APR_ARRAY_IDX(page, 1, ord_order_t *)->user_id.is_int, 0);
-
-    q.user_id = "07";
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "U2");
-    q.user_id = "a b&c";
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "U5");
-    q.user_id = "%";                    /* no LIKE: a plain comparison */
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "");
-    q.user_id = "nobody";
-    assert_int_equal(list_page(fx, &q, &last)->nelts, 0);
-    assert_int_equal(last, 0);
-
-    q.user_id = "7";
-    q.limit = 2;
-    assert_string_equal(all_pages(fx, q, &pages), "U1,U3|U6");
-    assert_int_equal(pages, 2);
-}
-
-static void test_list_filters_by_status_and_user_id(void **state)
-{
-    fixture_t *fx = *state;
-    ord_list_query_t q = list_query(50);
-    apr_int64_t last;
-    int pages = 0;
-
-    insert_for_user(fx, "A1", "alice", 0);
-    insert_for_user(fx, "B1", "bob", 0);
-    insert_for_user(fx, "A2", "alice", 0);
-    insert_for_user(fx, "A3", "alice", 0);
-    insert_for_user(fx, "B2", "bob", 0);
-    insert_for_user(fx, "A4", "alice", 0);
-    assert_int_equal(claim(fx, "A2", ORD_PENDING, "T", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(claim(fx, "B1", ORD_PENDING, "T", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-
-    q.has_status = 1;
-    q.status = ORD_PENDING;
-    q.user_id = "alice";
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "A1,A3,A4");
-    assert_int_equal(last, 0);
-    q.status = ORD_PROCESSING;
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "A2");
-    q.user_id = "bob";
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "B1");
-    q.status = ORD_PENDING;
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "B2");
-    q.status = ORD_COMPLETED;
-    assert_string_equal(ids_of(fx, list_page(fx, &q, &last)), "");
-    assert_int_equal(last, 0);
-
-    q.status = ORD_PENDING;
-    q.user_id = "alice";
-    q.limit = 1;
-    assert_string_equal(all_pages(fx, q, &pages), "A1|A3|A4");
-    assert_int_equal(pages, 3);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1403,109 +1236,28 @@ static void test_list_filters_by_status_and_user_id(void **state)
 static void test_cancel_pending_order(void **state)
 {
     fixture_t *fx = *state;
-    ord_order_t *got;
 
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    insert_new(fx, "ORD2", CREATED, LEASE);
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ORD1", 1700000),
-                     APR_SUCCESS);
+    given(fx, "new ORD1; new ORD2; cancel ORD1 1700000");
 
-    got = get_ok(fx, "ORD1");
-    assert_int_equal(got->status, ORD_CANCELLED);
-    assert_int_equal(got->updated_at, 1700000);
-    assert_int_equal(got->created_at, CREATED);
-    assert_int_equal(got->processing_started_at, 0);
-    assert_int_equal(got->completed_at, 0);
-    assert_string_equal(got->user_id.text, "42");
-    assert_string_equal(got->item_ids_json, "[101,\"a-2\"]");
-    assert_int_equal(got->total_amount.cents, 14999);
+    assert_string_equal(row_of(fx, "ORD1"), "ORD1 Cancelled user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1700000 started=0 completed=0");
     /* Only that one. */
-    got = get_ok(fx, "ORD2");
-    assert_int_equal(got->status, ORD_PENDING);
-    assert_int_equal(got->updated_at, CREATED);
+    assert_string_equal(row_of(fx, "ORD2"), "ORD2 Pending user=42 int items=[101,\"a-2\"] amount=14999/2 created=1000000 updated=1000000 started=0 completed=0");
     /* No longer waiting for anybody: not an orphan however late. */
     assert_int_equal(orphans(fx, 99000000, 10)->nelts, 1);
     assert_string_equal(orphan_at(orphans(fx, 99000000, 10), 0)->order_id,
                         "ORD2");
 }
 
-static void test_cancel_twice_is_notfound_and_keeps_first(void **state)
-{
-    fixture_t *fx = *state;
-    ord_order_t *got;
-
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ORD1", 1700000),
-                     APR_SUCCESS);
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ORD1", 1800000),
-                     APR_NOTFOUND);
-    got = get_ok(fx, "ORD1");
-    assert_int_equal(got->status, ORD_CANCELLED);
-    assert_int_equal(got->updated_at, 1700000);
-}
-
-static void test_cancel_processing_or_completed_is_notfound_unchanged(
-    void **state)
-{
-    fixture_t *fx = *state;
-    ord_order_t *got;
-
-    insert_new(fx, "R", CREATED, LEASE);
-    assert_int_equal(claim(fx, "R", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    insert_new(fx, "C", CREATED, LEASE);
-    assert_int_equal(claim(fx, "C", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "C", "A", 2500000), APR_SUCCESS);
-
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "R", 2600000),
-                     APR_NOTFOUND);
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "C", 2600000),
-                     APR_NOTFOUND);
-
-    got = get_ok(fx, "R");
-    assert_int_equal(got->status, ORD_PROCESSING);
-    assert_int_equal(got->updated_at, 1500000);
-    assert_int_equal(got->processing_started_at, 1500000);
-    got = get_ok(fx, "C");
-    assert_int_equal(got->status, ORD_COMPLETED);
-    assert_int_equal(got->updated_at, 2500000);
-    assert_int_equal(got->completed_at, 2500000);
-    /* The claim of R still holds. */
-    assert_int_equal(complete(fx, "R", "A", 2700000), APR_SUCCESS);
-}
-
 static void test_cancel_unknown_is_notfound(void **state)
 {
     fixture_t *fx = *state;
 
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "NOPE", 1700000),
-                     APR_NOTFOUND);
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ord1", 1700000),
-                     APR_NOTFOUND);
+    given(fx, "cancel NOPE 1700000 -> NOTFOUND; new ORD1; "
+              "cancel ord1 1700000 -> NOTFOUND");
     assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "' OR '1'='1",
                                       1700000), APR_NOTFOUND);
     assert_int_equal(count_rows(fx), 1);
     assert_int_equal(get_ok(fx, "ORD1")->status, ORD_PENDING);
-}
-
-static void test_cancelled_order_cannot_be_claimed(void **state)
-{
-    fixture_t *fx = *state;
-    apr_time_t created_at = -1;
-
-    insert_new(fx, "ORD1", CREATED, LEASE);
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "ORD1", 1700000),
-                     APR_SUCCESS);
-    assert_int_equal(claim(fx, "ORD1", ORD_PENDING, "A", 1800000, 3000000,
-                           &created_at), APR_NOTFOUND);
-    assert_int_equal(claim(fx, "ORD1", ORD_PROCESSING, "A", 99000000,
-                           99900000, &created_at), APR_NOTFOUND);
-    assert_int_equal(created_at, -1);
-    assert_int_equal(complete(fx, "ORD1", "A", 1900000), APR_NOTFOUND);
-    assert_int_equal(get_ok(fx, "ORD1")->status, ORD_CANCELLED);
-    assert_int_equal(get_ok(fx, "ORD1")->processing_started_at, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1700,22 +1452,11 @@ static void test_order_ids_oldest_first_per_status_at_most_max(void **state)
     fixture_t *fx = *state;
 
     assert_string_equal(ids_joined(fx, ORD_PENDING, 10), "");
-    insert_new(fx, "E", CREATED, LEASE);
-    insert_new(fx, "B", CREATED, LEASE);
-    insert_new(fx, "D", CREATED, LEASE);
-    insert_new(fx, "A", CREATED, LEASE);
-    insert_new(fx, "C", CREATED, LEASE);
-    insert_new(fx, "F", CREATED, LEASE);
+    given(fx, "new E; new B; new D; new A; new C; new F");
     /* Claimed newest first: the list is still oldest first. */
-    assert_int_equal(claim(fx, "C", ORD_PENDING, "T", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(claim(fx, "B", ORD_PENDING, "T", 1600000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(claim(fx, "A", ORD_PENDING, "T", 1700000, 3000000,
-                           NULL), APR_SUCCESS);
-    assert_int_equal(complete(fx, "A", "T", 1800000), APR_SUCCESS);
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "F", 1700000),
-                     APR_SUCCESS);
+    given(fx, "claim C T 1500000 3000000; claim B T 1600000 3000000; "
+              "claim A T 1700000 3000000; complete A T 1800000; "
+              "cancel F 1700000");
 
     assert_string_equal(ids_joined(fx, ORD_PENDING, 10), "E,D");
     assert_string_equal(ids_joined(fx, ORD_PENDING, 1), "E");
@@ -1815,13 +1556,8 @@ static void test_totals_processing_buckets(void **state)
                          1500000 + (apr_int64_t)i, durations[i]);
     }
     /* Not Completed: in no bucket. */
-    insert_new(fx, "P", CREATED, LEASE);
-    insert_new(fx, "R", CREATED, LEASE);
-    assert_int_equal(claim(fx, "R", ORD_PENDING, "A", 1500000, 3000000,
-                           NULL), APR_SUCCESS);
-    insert_new(fx, "X", CREATED, LEASE);
-    assert_int_equal(ord_store_cancel(&fx->conn, fx->pool, "X", 1600000),
-                     APR_SUCCESS);
+    given(fx, "new P; new R; claim R A 1500000 3000000; new X; "
+              "cancel X 1600000");
 
     memset(&t, 0x5a, sizeof(t));
     assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
@@ -1886,7 +1622,7 @@ static void test_totals_buckets_empty_without_completed(void **state)
     for (i = 0; i < ORD_PROCESSING_BUCKETS; i++) {
         assert_int_equal(t.processing_buckets[i], 0);
     }
-    insert_new(fx, "P", CREATED, LEASE);
+    given(fx, "new P");
     memset(&t, 0x5a, sizeof(t));
     assert_int_equal(ord_store_totals(&fx->conn, fx->pool, &t), APR_SUCCESS);
     for (i = 0; i < ORD_PROCESSING_BUCKETS; i++) {
@@ -1904,11 +1640,10 @@ static void test_statements_are_prepared_once_per_connection(void **state)
     fixture_t *fx = *state;
     unsigned int after_first;
 
-    insert_new(fx, "ORD1", CREATED, LEASE);
+    given(fx, "new ORD1");
     after_first = ord_db_statement_count(&fx->conn);
     assert_true(after_first >= 1);
-    insert_new(fx, "ORD2", CREATED, LEASE);
-    insert_new(fx, "ORD3", CREATED, LEASE);
+    given(fx, "new ORD2; new ORD3");
     assert_int_equal(ord_db_statement_count(&fx->conn), after_first);
 
     get_ok(fx, "ORD1");
@@ -1919,8 +1654,9 @@ static void test_statements_are_prepared_once_per_connection(void **state)
 }
 
 #define STEST(f) cmocka_unit_test_setup_teardown(f, setup_with_schema, \
-                                                 teardown)
-#define ETEST(f) cmocka_unit_test_setup_teardown(f, setup_empty, teardown)
+                                                 unit_sqlite_teardown)
+#define ETEST(f) cmocka_unit_test_setup_teardown(f, setup_empty, \
+                                                 unit_sqlite_teardown)
 
 int main(void)
 {
@@ -1938,14 +1674,7 @@ int main(void)
         STEST(test_injection_looking_text_is_stored_verbatim),
         STEST(test_claim_pending_succeeds_and_returns_created_at),
         STEST(test_second_claim_from_pending_is_notfound),
-        STEST(test_claim_unknown_order_is_notfound),
-        STEST(test_takeover_before_lease_runs_out_is_notfound),
-        STEST(test_takeover_after_lease_runs_out_gives_claim_to_new_token),
-        STEST(test_takeover_of_a_pending_order_is_notfound),
-        STEST(test_claim_of_completed_order_is_notfound),
-        STEST(test_claim_of_cancelled_order_is_notfound),
-        STEST(test_complete_with_lost_token_is_notfound_and_new_token_wins),
-        STEST(test_complete_sets_completed_status_and_times),
+        UNIT_TABLE(state_cases),
         STEST(test_complete_twice_reports_the_first_completion),
         STEST(test_claim_twice_reports_the_first_claim),
         STEST(test_complete_of_unclaimed_or_unknown_order_is_notfound),
@@ -1957,21 +1686,14 @@ int main(void)
         STEST(test_totals_count_each_status_and_sum_completed_durations),
         STEST(test_totals_of_empty_table_are_zero),
         STEST(test_totals_without_completed_orders_have_zero_sums),
-        STEST(test_list_of_empty_table_is_empty_last_page),
-        STEST(test_list_is_oldest_first_by_insertion),
+        UNIT_TABLE(list_cases),
+        STEST(test_list_keeps_user_id_types),
         STEST(test_list_returns_every_field),
         STEST(test_list_limit_and_next_page_without_overlap),
-        STEST(test_list_last_is_zero_when_page_ends_exactly),
         STEST(test_list_after_the_last_order_is_empty),
         STEST(test_list_pages_stay_right_while_orders_are_added),
-        STEST(test_list_filters_by_status),
-        STEST(test_list_filters_by_user_id_text),
-        STEST(test_list_filters_by_status_and_user_id),
         STEST(test_cancel_pending_order),
-        STEST(test_cancel_twice_is_notfound_and_keeps_first),
-        STEST(test_cancel_processing_or_completed_is_notfound_unchanged),
         STEST(test_cancel_unknown_is_notfound),
-        STEST(test_cancelled_order_cannot_be_claimed),
         STEST(test_batch_create_once_per_id),
         STEST(test_insert_all_250_orders),
         STEST(test_insert_all_skips_existing_ids),
@@ -1987,5 +1709,6 @@ int main(void)
         STEST(test_statements_are_prepared_once_per_connection),
     };
 
-    return cmocka_run_group_tests(tests, group_setup, unit_group_teardown);
+    return cmocka_run_group_tests(tests, unit_group_setup,
+                                  unit_group_teardown);
 }

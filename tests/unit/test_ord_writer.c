@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "unit_support.h"
+#include "unit_sqlite.h"
 
 #include <apr_dbd.h>
 #include <apr_hash.h>
@@ -25,9 +26,7 @@
 #include "ord_writer.h"
 
 typedef struct {
-    apr_pool_t *pool;
-    char dir[64];
-    ord_db_t conn;
+    unit_sqlite_t db;           /* first: unit_sqlite_setup's fixture */
     int refuse_open;            /* the open callback fails */
     volatile apr_uint32_t batches;
 } fixture_t;
@@ -37,7 +36,7 @@ static ord_db_t *open_conn(void *ctx, apr_pool_t *p)
     fixture_t *fx = ctx;
 
     apr_atomic_inc32(&fx->batches);
-    return fx->refuse_open ? NULL : &fx->conn;
+    return fx->refuse_open ? NULL : &fx->db.conn;
 }
 
 static void close_conn(void *ctx, ord_db_t *conn, apr_status_t outcome)
@@ -49,66 +48,12 @@ static void close_conn(void *ctx, ord_db_t *conn, apr_status_t outcome)
 
 static int setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof(*fx));
-    char *path;
-
-    apr_pool_create(&fx->pool, NULL);
-    strcpy(fx->dir, "/tmp/ord_writer_XXXXXX");
-    if (!mkdtemp(fx->dir)) {
-        return -1;
-    }
-    path = apr_pstrcat(fx->pool, fx->dir, "/orders.db", NULL);
-    apr_dbd_init(fx->pool);
-    if (apr_dbd_get_driver(fx->pool, "sqlite3", &fx->conn.driver) != APR_SUCCESS
-        || apr_dbd_open(fx->conn.driver, fx->pool, path, &fx->conn.handle)
-           != APR_SUCCESS) {
-        return -1;
-    }
-    if (ord_db_init(&fx->conn, fx->conn.driver, fx->conn.handle,
-                    apr_hash_make(fx->pool), fx->pool) != APR_SUCCESS) {
-        return -1;
-    }
-    if (ord_store_ensure_schema(&fx->conn, fx->pool) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture_t *fx = *state;
-    char cmd[128];
-
-    apr_dbd_close(fx->conn.driver, fx->conn.handle);
-    apr_pool_destroy(fx->pool);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fx->dir);
-    if (system(cmd) != 0) {
-        return -1;
-    }
-    free(fx);
-    return 0;
-}
-
-static int count_rows_in(fixture_t *fx, apr_pool_t *p)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    int n = -1;
-
-    if (apr_dbd_select(fx->conn.driver, p, fx->conn.handle, &res,
-                       "SELECT COUNT(*) FROM orders", 0) == 0
-        && apr_dbd_get_row(fx->conn.driver, p, res, &row, -1) == 0) {
-        n = atoi(apr_dbd_get_entry(fx->conn.driver, row, 0));
-        while (apr_dbd_get_row(fx->conn.driver, p, res, &row, -1) == 0) {
-        }
-    }
-    return n;
+    return unit_sqlite_setup(state, sizeof(fixture_t), 1);
 }
 
 static int count_rows(fixture_t *fx)
 {
-    return count_rows_in(fx, fx->pool);
+    return unit_sqlite_orders(&fx->db, fx->db.pool);
 }
 
 typedef struct {
@@ -136,6 +81,16 @@ static void make_order(apr_pool_t *p, insert_t *w, const char *id)
     w->order.item_ids_json = "[1]";
     w->order.total_amount.cents = 100;
     w->order.created_at = w->order.updated_at = 1;
+}
+
+/* A writer of `bound` writes on the fixture's connection. */
+static ord_writer_t *new_writer(fixture_t *fx, apr_size_t bound)
+{
+    ord_writer_t *writer = NULL;
+
+    assert_int_equal(ord_writer_create(&writer, fx->db.pool, bound, open_conn,
+                                       close_conn, fx), APR_SUCCESS);
+    return writer;
 }
 
 typedef struct {
@@ -168,15 +123,14 @@ static void test_writes_from_many_threads_all_commit_in_fewer_batches(void **sta
     apr_status_t rv;
     int i;
 
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 256, open_conn,
-                                       close_conn, fx), APR_SUCCESS);
+    writer = new_writer(fx, 256);
     for (i = 0; i < N; i++) {
         subs[i].writer = writer;
         subs[i].index = i;
         subs[i].rv = APR_EGENERAL;
-        apr_pool_create(&subs[i].pool, fx->pool);
+        apr_pool_create(&subs[i].pool, fx->db.pool);
         assert_int_equal(apr_thread_create(&threads[i], NULL, submit_one,
-                                           &subs[i], fx->pool), APR_SUCCESS);
+                                           &subs[i], fx->db.pool), APR_SUCCESS);
     }
     for (i = 0; i < N; i++) {
         apr_thread_join(&rv, threads[i]);
@@ -196,37 +150,17 @@ static void test_submit_returns_after_commit(void **state)
     ord_writer_t *writer;
     insert_t w;
 
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 8, open_conn,
-                                       close_conn, fx), APR_SUCCESS);
-    make_order(fx->pool, &w, "durable-1");
+    writer = new_writer(fx, 8);
+    make_order(fx->db.pool, &w, "durable-1");
     assert_int_equal(ord_writer_submit(writer, write_insert, &w), APR_SUCCESS);
     assert_int_equal(w.created, 1);
     /* Seen at once on the same file: the transaction has ended. */
     assert_int_equal(count_rows(fx), 1);
-    make_order(fx->pool, &w, "durable-1");
+    make_order(fx->db.pool, &w, "durable-1");
     assert_int_equal(ord_writer_submit(writer, write_insert, &w), APR_SUCCESS);
     assert_int_equal(w.created, 0);
     assert_int_equal(count_rows(fx), 1);
     ord_writer_stop(writer);
-}
-
-/* Holds the writer inside a batch until released, so that the next
- * submissions gather into one batch. */
-static volatile apr_uint32_t gate_open;
-
-static apr_status_t write_gate(ord_db_t *c, apr_pool_t *p, void *arg)
-{
-    while (!apr_atomic_read32(&gate_open)) {
-        apr_sleep(1000);
-    }
-    return APR_SUCCESS;
-}
-
-static void *APR_THREAD_FUNC submit_gate(apr_thread_t *t, void *data)
-{
-    ord_writer_submit(data, write_gate, NULL);
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
 }
 
 static void test_no_connection_fails_writes_cleanly(void **state)
@@ -236,9 +170,8 @@ static void test_no_connection_fails_writes_cleanly(void **state)
     insert_t w;
 
     fx->refuse_open = 1;
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 8, open_conn,
-                                       close_conn, fx), APR_SUCCESS);
-    make_order(fx->pool, &w, "nowhere");
+    writer = new_writer(fx, 8);
+    make_order(fx->db.pool, &w, "nowhere");
     assert_int_equal(ord_writer_submit(writer, write_insert, &w),
                      APR_EGENERAL);
     fx->refuse_open = 0;
@@ -251,13 +184,12 @@ static void test_no_connection_fails_writes_cleanly(void **state)
 static void test_stop_refuses_later_writes(void **state)
 {
     fixture_t *fx = *state;
-    ord_writer_t *writer;
     insert_t w;
+    ord_writer_t *writer;
 
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 8, open_conn,
-                                       close_conn, fx), APR_SUCCESS);
+    writer = new_writer(fx, 8);
     assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);
-    make_order(fx->pool, &w, "too-late");
+    make_order(fx->db.pool, &w, "too-late");
     assert_int_equal(ord_writer_submit(writer, write_insert, &w), APR_EOF);
     assert_int_equal(count_rows(fx), 0);
     assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);   /* twice: fine */
@@ -282,7 +214,7 @@ static apr_status_t write_posted(ord_db_t *c, apr_pool_t *p,
 }
 
 /* On the writer's thread: a pool of its own, since the test's thread goes
- * on using fx->pool. */
+ * on using fx->db.pool. */
 static void posted_done(apr_status_t rv, void *arg)
 {
     posted_t *pw = arg;
@@ -290,7 +222,7 @@ static void posted_done(apr_status_t rv, void *arg)
 
     apr_pool_create(&p, NULL);
     pw->rv = rv;
-    pw->rows_at_done = count_rows_in(pw->fx, p);
+    pw->rows_at_done = unit_sqlite_orders(&pw->fx->db, p);
     apr_pool_destroy(p);
     apr_atomic_inc32(pw->calls);
 }
@@ -298,13 +230,25 @@ static void posted_done(apr_status_t rv, void *arg)
 static void post_insert(ord_writer_t *writer, fixture_t *fx, posted_t *pw,
                         const char *id, volatile apr_uint32_t *calls)
 {
-    make_order(fx->pool, &pw->w, id);
+    make_order(fx->db.pool, &pw->w, id);
     pw->fx = fx;
     pw->rv = APR_EINIT;
     pw->rows_at_done = -1;
     pw->calls = calls;
-    assert_int_equal(ord_writer_post(writer, fx->pool, write_posted, pw,
+    assert_int_equal(ord_writer_post(writer, fx->db.pool, write_posted, pw,
                                      posted_done), APR_SUCCESS);
+}
+
+/* Posts `n` inserts of "<prefix>-<i>" into posted[]. */
+static void post_many(ord_writer_t *writer, fixture_t *fx, posted_t *posted,
+                      int n, const char *prefix, volatile apr_uint32_t *calls)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        post_insert(writer, fx, &posted[i],
+                    apr_psprintf(fx->db.pool, "%s-%d", prefix, i), calls);
+    }
 }
 
 static void test_post_returns_at_once_and_calls_done_after_commit(void **state)
@@ -317,12 +261,8 @@ static void test_post_returns_at_once_and_calls_done_after_commit(void **state)
     int i;
 
     apr_atomic_set32(&calls, 0);
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 256, open_conn,
-                                       close_conn, fx), APR_SUCCESS);
-    for (i = 0; i < N; i++) {
-        post_insert(writer, fx, &posted[i], apr_psprintf(fx->pool, "post-%d", i),
-                    &calls);
-    }
+    writer = new_writer(fx, 256);
+    post_many(writer, fx, posted, N, "post", &calls);
     assert_true(unit_wait_u32(&calls, N));
     for (i = 0; i < N; i++) {
         assert_int_equal(posted[i].rv, APR_SUCCESS);
@@ -332,6 +272,25 @@ static void test_post_returns_at_once_and_calls_done_after_commit(void **state)
     }
     assert_int_equal(count_rows(fx), N);
     ord_writer_stop(writer);
+}
+
+/* Holds the writer inside a batch until released, so that the next
+ * submissions gather into one batch. */
+static volatile apr_uint32_t gate_open;
+
+static apr_status_t write_gate(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    while (!apr_atomic_read32(&gate_open)) {
+        apr_sleep(1000);
+    }
+    return APR_SUCCESS;
+}
+
+static void *APR_THREAD_FUNC submit_gate(apr_thread_t *t, void *data)
+{
+    ord_writer_submit(data, write_gate, NULL);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
 }
 
 static void test_posted_failure_reaches_every_done_of_the_batch(void **state)
@@ -345,10 +304,9 @@ static void test_posted_failure_reaches_every_done_of_the_batch(void **state)
 
     apr_atomic_set32(&calls, 0);
     apr_atomic_set32(&gate_open, 0);
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 256, open_conn,
-                                       close_conn, fx), APR_SUCCESS);
+    writer = new_writer(fx, 256);
     assert_int_equal(apr_thread_create(&gate, NULL, submit_gate, writer,
-                                       fx->pool), APR_SUCCESS);
+                                       fx->db.pool), APR_SUCCESS);
     assert_true(unit_wait_u32(&fx->batches, 1));    /* the gate's batch runs */
     /* Both queue behind the gate, in this order, into the next batch. */
     post_insert(writer, fx, &good, "good-2", &calls);
@@ -370,47 +328,33 @@ static void test_stop_runs_posted_writes_and_then_refuses_posts(void **state)
     static volatile apr_uint32_t calls;
     posted_t posted[N], late;
     ord_writer_t *writer;
-    int i;
 
     apr_atomic_set32(&calls, 0);
-    assert_int_equal(ord_writer_create(&writer, fx->pool, 4, open_conn,
-                                       close_conn, fx), APR_SUCCESS);
-    for (i = 0; i < N; i++) {
-        post_insert(writer, fx, &posted[i], apr_psprintf(fx->pool, "drain-%d", i),
-                    &calls);
-    }
+    writer = new_writer(fx, 4);
+    post_many(writer, fx, posted, N, "drain", &calls);
     assert_int_equal(ord_writer_stop(writer), APR_SUCCESS);
     /* Every posted write ran and was answered before stop returned. */
     assert_int_equal(apr_atomic_read32(&calls), N);
     assert_int_equal(count_rows(fx), N);
-    make_order(fx->pool, &late.w, "too-late-2");
-    assert_int_equal(ord_writer_post(writer, fx->pool, write_posted, &late,
+    make_order(fx->db.pool, &late.w, "too-late-2");
+    assert_int_equal(ord_writer_post(writer, fx->db.pool, write_posted, &late,
                                      posted_done), APR_EOF);
     assert_int_equal(apr_atomic_read32(&calls), N);
     assert_int_equal(count_rows(fx), N);
 }
 
+#define WTEST(f) cmocka_unit_test_setup_teardown(f, setup, unit_sqlite_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(
-            test_writes_from_many_threads_all_commit_in_fewer_batches, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(test_submit_returns_after_commit,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_connection_fails_writes_cleanly,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_refuses_later_writes, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(
-            test_post_returns_at_once_and_calls_done_after_commit, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(
-            test_posted_failure_reaches_every_done_of_the_batch, setup,
-            teardown),
-        cmocka_unit_test_setup_teardown(
-            test_stop_runs_posted_writes_and_then_refuses_posts, setup,
-            teardown),
+        WTEST(test_writes_from_many_threads_all_commit_in_fewer_batches),
+        WTEST(test_submit_returns_after_commit),
+        WTEST(test_no_connection_fails_writes_cleanly),
+        WTEST(test_stop_refuses_later_writes),
+        WTEST(test_post_returns_at_once_and_calls_done_after_commit),
+        WTEST(test_posted_failure_reaches_every_done_of_the_batch),
+        WTEST(test_stop_runs_posted_writes_and_then_refuses_posts),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }
