@@ -29,7 +29,8 @@ CC      := gcc
 endif
 
 DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
-                libaprutil1-dbd-pgsql libjson-c-dev libcmocka-dev libssl-dev sqlite3 \
+                libaprutil1-dbd-pgsql libjson-c-dev libcmocka-dev libssl-dev \
+                libcurl4-openssl-dev sqlite3 \
                 python3 python3-pytest curl pkg-config gcc make procps \
                 postgresql-15 postgresql-client-15 apache2-utils \
                 prometheus chromium wrk clang libclang-rt-14-dev

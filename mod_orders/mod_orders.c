@@ -83,6 +83,22 @@ static int orders_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return orders_recovery_post_config(pconf, s);
 }
 
+/* What apachectl configtest refuses beyond each directive's own range. */
+static int orders_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    orders_server_conf_t c = orders_server_settings(s);
+
+    if (c.webhook_url && !c.webhook_keys) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ORD00002: "
+                     "OrdersWebhookURL needs OrdersWebhookSecret (whsec_ and "
+                     "the base64 of at least %d bytes)",
+                     ORD_WEBHOOK_SECRET_MIN_BYTES);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
 static void orders_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
@@ -109,6 +125,7 @@ static void orders_register_hooks(apr_pool_t *p)
     static const char *const after_dbd[] = { "mod_dbd.c", NULL };
 
     ap_hook_pre_config(orders_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(orders_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(orders_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(orders_child_init, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(orders_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -20,6 +20,7 @@
 #include "ord_metrics.h"
 #include "ord_order.h"
 #include "ord_store.h"
+#include "ord_webhook.h"
 #include "ord_writer.h"
 
 extern module AP_MODULE_DECLARE_DATA orders_module;
@@ -36,6 +37,10 @@ typedef struct {
     int max_items;                      /* OrdersMaxItems */
     apr_interval_time_t event_retention; /* OrdersEventRetention */
     int max_waiters;                    /* OrdersMaxWaiters */
+    const char *webhook_url;            /* OrdersWebhookURL, NULL: none */
+    const ord_webhook_keys_t *webhook_keys; /* OrdersWebhookSecret */
+    apr_interval_time_t webhook_timeout; /* OrdersWebhookTimeout */
+    ord_webhook_policy_t webhook_retry; /* OrdersWebhookRetry, ...Attempts */
 } orders_server_conf_t;
 
 /* Per directory: the collection's switches. */

@@ -8,6 +8,7 @@
 
 #include "httpd.h"
 #include "apr_strings.h"
+#include "apr_uri.h"
 #include "http_config.h"
 
 #include "mod_orders.h"
@@ -21,6 +22,10 @@
 #define DEFAULT_MAX_ITEMS           1000
 #define DEFAULT_EVENT_RETENTION     604800
 #define DEFAULT_MAX_WAITERS         16
+#define DEFAULT_WEBHOOK_TIMEOUT     10
+#define DEFAULT_WEBHOOK_RETRY_MIN   5
+#define DEFAULT_WEBHOOK_RETRY_MAX   3600
+#define DEFAULT_WEBHOOK_ATTEMPTS    15
 
 #define MAX_WORKERS             1024
 #define MAX_QUEUE_SIZE          10000000
@@ -29,6 +34,9 @@
 #define MAX_ITEMS               100000
 #define MAX_EVENT_RETENTION     315360000  /* ten years */
 #define MAX_WAITERS             100000
+#define MAX_WEBHOOK_TIMEOUT     300
+#define MAX_WEBHOOK_RETRY       86400
+#define MAX_WEBHOOK_ATTEMPTS    1000
 
 #define S(x) APR_STRINGIFY(x)
 
@@ -44,6 +52,12 @@ void *orders_create_server_conf(apr_pool_t *p, server_rec *s)
     c->max_items = ORDERS_UNSET;
     c->event_retention = ORDERS_UNSET;
     c->max_waiters = ORDERS_UNSET;
+    c->webhook_url = NULL;
+    c->webhook_keys = NULL;
+    c->webhook_timeout = ORDERS_UNSET;
+    c->webhook_retry.min = ORDERS_UNSET;
+    c->webhook_retry.max = ORDERS_UNSET;
+    c->webhook_retry.attempts = ORDERS_UNSET;
     return c;
 }
 
@@ -62,6 +76,18 @@ void *orders_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     c->max_items = MERGED(max_items);
     c->event_retention = MERGED(event_retention);
     c->max_waiters = MERGED(max_waiters);
+    c->webhook_url = add->webhook_url ? add->webhook_url : base->webhook_url;
+    c->webhook_keys = add->webhook_keys ? add->webhook_keys
+                                        : base->webhook_keys;
+    c->webhook_timeout = MERGED(webhook_timeout);
+    c->webhook_retry = add->webhook_retry.min != ORDERS_UNSET
+                       ? add->webhook_retry : base->webhook_retry;
+    if (add->webhook_retry.attempts != ORDERS_UNSET) {
+        c->webhook_retry.attempts = add->webhook_retry.attempts;
+    }
+    else {
+        c->webhook_retry.attempts = base->webhook_retry.attempts;
+    }
     return c;
 }
 
@@ -110,6 +136,16 @@ orders_server_conf_t orders_server_settings(server_rec *s)
     }
     if (c.max_waiters == ORDERS_UNSET) {
         c.max_waiters = DEFAULT_MAX_WAITERS;
+    }
+    if (c.webhook_timeout == ORDERS_UNSET) {
+        c.webhook_timeout = apr_time_from_sec(DEFAULT_WEBHOOK_TIMEOUT);
+    }
+    if (c.webhook_retry.min == ORDERS_UNSET) {
+        c.webhook_retry.min = apr_time_from_sec(DEFAULT_WEBHOOK_RETRY_MIN);
+        c.webhook_retry.max = apr_time_from_sec(DEFAULT_WEBHOOK_RETRY_MAX);
+    }
+    if (c.webhook_retry.attempts == ORDERS_UNSET) {
+        c.webhook_retry.attempts = DEFAULT_WEBHOOK_ATTEMPTS;
     }
     return c;
 }
@@ -223,6 +259,86 @@ static const char *set_event_retention(cmd_parms *cmd, void *dc,
                                      &server_conf(cmd)->event_retention);
 }
 
+static const char *set_webhook_url(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    apr_uri_t uri;
+
+    if (err) {
+        return err;
+    }
+    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.scheme
+        || (strcasecmp(uri.scheme, "http") != 0
+            && strcasecmp(uri.scheme, "https") != 0)
+        || !uri.hostname || !*uri.hostname) {
+        return apr_psprintf(cmd->pool, "%s takes an http:// or https:// URL "
+                            "with a host, not '%s'", cmd->cmd->name, arg);
+    }
+    server_conf(cmd)->webhook_url = arg;
+    return NULL;
+}
+
+static const char *set_webhook_secret(cmd_parms *cmd, void *dc,
+                                      const char *first, const char *second)
+{
+    ord_webhook_keys_t *keys = apr_pcalloc(cmd->pool, sizeof(*keys));
+    const char *err = global_only(cmd), *why = NULL;
+
+    if (err) {
+        return err;
+    }
+    if (ord_webhook_keys_parse(cmd->pool, first, second, keys, &why)
+        != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s (whsec_ and the base64 of "
+                            "at least %d bytes; two during a rotation)",
+                            cmd->cmd->name, why,
+                            ORD_WEBHOOK_SECRET_MIN_BYTES);
+    }
+    server_conf(cmd)->webhook_keys = keys;
+    return NULL;
+}
+
+static const char *set_webhook_timeout(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : parse_seconds(cmd, arg, 0.1, MAX_WEBHOOK_TIMEOUT,
+                                     &server_conf(cmd)->webhook_timeout);
+}
+
+static const char *set_webhook_retry(cmd_parms *cmd, void *dc,
+                                     const char *min_arg, const char *max_arg)
+{
+    ord_webhook_policy_t *r = &server_conf(cmd)->webhook_retry;
+    apr_interval_time_t min, max;
+    const char *err = global_only(cmd);
+
+    if (!err) {
+        err = parse_seconds(cmd, min_arg, 0.01, MAX_WEBHOOK_RETRY, &min);
+    }
+    if (!err) {
+        err = parse_seconds(cmd, max_arg, 0.01, MAX_WEBHOOK_RETRY, &max);
+    }
+    if (!err && max < min) {
+        err = apr_psprintf(cmd->pool, "%s MIN MAX: MAX (%s) must not be "
+                           "less than MIN (%s)", cmd->cmd->name, max_arg,
+                           min_arg);
+    }
+    if (!err) {
+        r->min = min;
+        r->max = max;
+    }
+    return err;
+}
+
+static const char *set_webhook_attempts(cmd_parms *cmd, void *dc,
+                                        const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : parse_count(cmd, arg, 1, MAX_WEBHOOK_ATTEMPTS,
+                                   &server_conf(cmd)->webhook_retry.attempts);
+}
+
 static const char *set_max_waiters(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
@@ -256,6 +372,25 @@ const command_rec orders_cmds[] = {
                   "waiting reads (wait=, Prefer: wait) each child holds at "
                   "once (0-" S(MAX_WAITERS) ", default "
                   S(DEFAULT_MAX_WAITERS) ")"),
+    AP_INIT_TAKE1("OrdersWebhookURL", set_webhook_url, NULL, RSRC_CONF,
+                  "http:// or https:// URL every event is POSTed to "
+                  "(default none)"),
+    AP_INIT_TAKE12("OrdersWebhookSecret", set_webhook_secret, NULL,
+                   RSRC_CONF, "whsec_ secret(s) the webhooks are signed "
+                   "with: one, or two during a rotation (default none)"),
+    AP_INIT_TAKE1("OrdersWebhookTimeout", set_webhook_timeout, NULL,
+                  RSRC_CONF, "seconds one webhook attempt may take (0.1-"
+                  S(MAX_WEBHOOK_TIMEOUT) ", default "
+                  S(DEFAULT_WEBHOOK_TIMEOUT) ")"),
+    AP_INIT_TAKE2("OrdersWebhookRetry", set_webhook_retry, NULL, RSRC_CONF,
+                  "MIN MAX seconds between webhook attempts, doubling with "
+                  "jitter (0.01-" S(MAX_WEBHOOK_RETRY) ", default "
+                  S(DEFAULT_WEBHOOK_RETRY_MIN) " " S(DEFAULT_WEBHOOK_RETRY_MAX)
+                  ")"),
+    AP_INIT_TAKE1("OrdersWebhookAttempts", set_webhook_attempts, NULL,
+                  RSRC_CONF, "attempts before an event's delivery is given "
+                  "up (1-" S(MAX_WEBHOOK_ATTEMPTS) ", default "
+                  S(DEFAULT_WEBHOOK_ATTEMPTS) ")"),
     AP_INIT_FLAG("OrdersPopulate", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(orders_dir_conf_t, populate),
                  ACCESS_CONF, "On enables POST .../populate here (default "
