@@ -78,6 +78,8 @@ JSON_CFLAGS = $(shell pkg-config --cflags json-c)
 JSON_LIBS   = $(shell pkg-config --libs json-c)
 # OpenSSL's HMAC-SHA256 for the webhooks' signatures (ord_webhook).
 CRYPTO_LIBS = $(shell pkg-config --libs libcrypto)
+# libcurl for the webhooks' deliveries (the module only).
+CURL_LIBS   = $(shell pkg-config --libs libcurl)
 APR_CFLAGS  = $(shell apr-1-config --cflags --cppflags --includes) \
               $(shell apu-1-config --includes)
 APR_LIBS    = $(shell apu-1-config --link-ld) $(shell apr-1-config --link-ld)
@@ -139,7 +141,7 @@ build/.deps: Makefile
 CHECK_GOALS := $(filter-out deps clean stop $(DEPS_GOALS),$(GOALS))
 ifneq ($(CHECK_GOALS),)
 NEED_CMDS := $(CC) pkg-config apr-1-config apu-1-config
-NEED_PKGS := json-c libcrypto
+NEED_PKGS := json-c libcrypto libcurl
 ifneq ($(filter-out build/test_% build/asan/test_% build/fuzz_% %.o %.a,$(CHECK_GOALS)),)
 NEED_CMDS += $(APXS)
 endif
@@ -216,7 +218,7 @@ $(MODULE): $(GLUE_SRC) $(LIB) | $(DEPS_FIRST)
 	  $(addprefix -Wl$(comma),$(CC_SAN)) \
 	  -Wc,-std=gnu99 $(addprefix -Wc$(comma),$(JSON_CFLAGS)) \
 	  $(addprefix $(SRC_DIR)/,$(notdir $(GLUE_SRC))) $(LIB) \
-	  $(JSON_LIBS) $(CRYPTO_LIBS) >$(OUT)/apxs.log 2>&1 \
+	  $(JSON_LIBS) $(CRYPTO_LIBS) $(CURL_LIBS) >$(OUT)/apxs.log 2>&1 \
 	  || { cat $(OUT)/apxs.log; exit 1; }
 
 # A unit test: its one file, linked with the library.  The objects are kept

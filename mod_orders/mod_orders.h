@@ -129,6 +129,13 @@ apr_status_t orders_engine_write(orders_engine_t *e, ord_write_fn *fn,
 apr_status_t orders_engine_take_over(orders_engine_t *e, const char *order_id,
                                      ord_status_e from);
 
+/* mod_orders_webhook.c: this child's webhook delivery thread (where
+ * OrdersWebhookURL is set); stopped before the engine's writer. */
+typedef struct orders_webhook_t orders_webhook_t;
+apr_status_t orders_webhook_start(orders_webhook_t **w, orders_engine_t *e,
+                                  server_rec *s, apr_pool_t *pchild);
+apr_status_t orders_webhook_stop(orders_webhook_t *w);
+
 /* mod_orders_recovery.c: the schema and counter load, the recovery pass. */
 void orders_recovery_register_mutex(apr_pool_t *pconf);
 int orders_recovery_post_config(apr_pool_t *pconf, server_rec *s);

@@ -9,6 +9,8 @@
  * old one broke) and drops one whose check fails.  ord_db does the rest
  * (see ord_db.h).
  */
+#include <errno.h>
+
 #include "httpd.h"
 #include "apr_atomic.h"
 #include "apr_global_mutex.h"
@@ -143,12 +145,20 @@ ord_db_t *orders_dbd_writer_open(void *ctx, apr_pool_t *p)
     wc->dbd = dbd;
     wc->s = s;
     wc->holds_write_mutex = 0;
+    wc->conn.deliver_events = orders_server_settings(s).webhook_url != NULL;
     if (strcmp(apr_dbd_name(dbd->driver), "sqlite3") == 0) {
         rv = apr_global_mutex_lock(write_mutex);
         if (rv != APR_SUCCESS) {
-            /* Without it the batch still works; it may wait longer. */
-            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "ORD00045: "
-                         "cannot take the orders-write mutex");
+            /* Without it the batch still works; it may wait longer.  With
+             * fcntl locks (Mutex file:) the kernel's deadlock detection
+             * works per process, not per thread: while another thread of
+             * this child waits for the orders-load mutex held by a child
+             * that waits for this one, the lock is refused with EDEADLK
+             * although nothing is deadlocked.  That happens around a
+             * child's first load only, and is no fault. */
+            ap_log_error(APLOG_MARK, rv == APR_FROM_OS_ERROR(EDEADLK)
+                                     ? APLOG_DEBUG : APLOG_WARNING, rv, s,
+                         "ORD00045: cannot take the orders-write mutex");
         }
         wc->holds_write_mutex = (rv == APR_SUCCESS);
     }

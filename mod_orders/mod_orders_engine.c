@@ -45,6 +45,7 @@ struct orders_engine_t {
     ord_metrics_slot_t *slot;
     orders_server_conf_t conf;
     ord_job_env_t job_env;
+    orders_webhook_t *webhook;  /* NULL without OrdersWebhookURL */
     const char *token_prefix;   /* unique to this child, across servers */
     volatile apr_uint32_t claims;
 };
@@ -366,7 +367,11 @@ static apr_status_t engine_stop(void *data)
                      "under them", apr_atomic_read32(&engine_users),
                      (int)apr_time_sec(ENGINE_STOP_WAIT));
     }
-    /* The writer first: it runs what was handed to it, and its callbacks
+    /* The deliveries first: they write through the writer. */
+    if (e->webhook) {
+        orders_webhook_stop(e->webhook);
+    }
+    /* The writer next: it runs what was handed to it, and its callbacks
      * send jobs on through the queue, which must still be there.  Steps
      * that run after it has stopped find it refusing, and leave their
      * orders to the recovery pass (their leases run out). */
@@ -444,6 +449,13 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
     if (rv != APR_SUCCESS) {
         failed = "ORD00042: cannot start the processing thread pool";
         goto leave;
+    }
+    if (e->conf.webhook_url) {
+        rv = orders_webhook_start(&e->webhook, e, s, pchild);
+        if (rv != APR_SUCCESS) {
+            failed = "ORD00049: cannot start the webhook delivery thread";
+            goto leave;
+        }
     }
     /* Before any subpool goes, mod_dbd's connection pool included: the
      * threads must stop while the connections they use still exist. */

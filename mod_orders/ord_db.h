@@ -71,6 +71,9 @@ struct ord_db_t {
     apr_hash_t *home;               /* where the cache is kept */
     apr_pool_t *pool;               /* the connection's */
     int in_transaction;
+    /* Events written on this connection are queued for webhook delivery
+     * (ord_store); the glue sets it. */
+    int deliver_events;
     int error_code;                 /* the first failure's, 0: none */
     ord_db_fault_e fault;
     char error[ORD_DB_ERROR_MAX];

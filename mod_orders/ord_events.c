@@ -20,7 +20,9 @@ static apr_status_t set_param(apr_pool_t *p, void *ctx, const char *name,
                               const char **error)
 {
     static const char *const names[] = { "limit", "after", "order_id",
-                                         "type", "wait", NULL };
+                                         "type", "wait", "delivery", NULL };
+    static const char *const states[] = { "pending", "delivered", "failed",
+                                          NULL };
     ord_event_query_t *q = ctx;
     apr_int64_t n;
     int i = ord_query_known(p, names, "the events feed", name, seen, error);
@@ -62,6 +64,15 @@ static apr_status_t set_param(apr_pool_t *p, void *ctx, const char *name,
             return APR_EINVAL;
         }
         q->wait = (int)n;
+        return APR_SUCCESS;
+    case 5:
+        for (n = 0; states[n] && strcmp(states[n], value) != 0; n++) {
+        }
+        if (!states[n]) {
+            *error = "delivery must be pending, delivered or failed";
+            return APR_EINVAL;
+        }
+        q->delivery = states[n];
         return APR_SUCCESS;
     default:
         return APR_EINVAL;  /* unknown or twice: *error says which */
@@ -121,6 +132,9 @@ const char *ord_events_next_link(apr_pool_t *p, const char *mount,
     }
     if (q->type) {
         link = apr_pstrcat(p, link, "type=", q->type, "&", NULL);
+    }
+    if (q->delivery) {
+        link = apr_pstrcat(p, link, "delivery=", q->delivery, "&", NULL);
     }
     if (q->wait) {
         link = apr_psprintf(p, "%swait=%d&", link, q->wait);

@@ -33,6 +33,7 @@ typedef struct {
     const char *order_id;       /* NULL: every order's */
     const char *type;           /* NULL: every type */
     int wait;                   /* seconds, 0: answer at once */
+    const char *delivery;       /* NULL, or "pending", "delivered", "failed" */
 } ord_event_query_t;
 
 /* One event as the feed shows it: the order as it stood right after. */
@@ -41,6 +42,14 @@ typedef struct {
     const char *type;
     apr_time_t created_at;
     ord_order_t order;
+    /* Its webhook delivery (delivery NULL: none, no OrdersWebhookURL when
+     * it was written): "pending", "delivered" or "failed", the attempts so
+     * far, the last answer (0: none yet, or no answer), the next attempt's
+     * time (0: none). */
+    const char *delivery;
+    int attempts;
+    int last_status;
+    apr_time_t next_attempt_at;
 } ord_event_t;
 
 /* Parses the query string of GET {mount}/events.  APR_SUCCESS with *q set,

@@ -15,6 +15,7 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include "ord_events.h"
 #include "ord_order.h"
 
 typedef struct {
@@ -69,6 +70,9 @@ const char *ord_json_error(apr_pool_t *p, const char *message);
 const char *ord_json_event_page(apr_pool_t *p,
                                 const apr_array_header_t *events,
                                 const char *next);
+
+/* One event, as the feed shows it and a webhook sends it. */
+const char *ord_json_event(apr_pool_t *p, const ord_event_t *event);
 
 /* How every JSON text is written (by ord_json_render.c, and item_ids and
  * amounts by the parser): compact, "/" not escaped.  json-c's flags: the

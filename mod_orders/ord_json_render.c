@@ -149,7 +149,22 @@ static json_object *one_event(apr_pool_t *p, const void *elt)
     json_object_object_add(obj, "type", json_object_new_string(e->type));
     json_object_object_add(obj, "created_at", time_to_json(p, e->created_at));
     json_object_object_add(obj, "order", order_object(p, &e->order));
+    if (e->delivery) {
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "state", json_object_new_string(e->delivery));
+        json_object_object_add(d, "attempts", json_object_new_int(e->attempts));
+        json_object_object_add(d, "last_status", e->last_status
+                               ? json_object_new_int(e->last_status) : NULL);
+        json_object_object_add(d, "next_attempt_at",
+                               time_to_json(p, e->next_attempt_at));
+        json_object_object_add(obj, "delivery", d);
+    }
     return obj;
+}
+
+const char *ord_json_event(apr_pool_t *p, const ord_event_t *event)
+{
+    return to_text(p, one_event(p, event));
 }
 
 const char *ord_json_order_list(apr_pool_t *p,

@@ -32,11 +32,20 @@ static const char sql_insert[] = INSERT_HEAD INSERT_ROW INSERT_TAIL;
 
 /* The event of a transition, in its transaction (the outbox): what the row
  * says right after the change.  The order's fixed fields stay in orders. */
-#define EVENT_HEAD \
+#define EVENT_HEAD(delivery) \
     "INSERT INTO order_events (type, order_id, status, updated_us, "      \
-    "started_us, completed_us, created_us) SELECT %s, order_id, status, " \
-    "updated_us, started_us, completed_us, updated_us FROM orders "
-static const char sql_event[] = EVENT_HEAD "WHERE order_id = %s";
+    "started_us, completed_us, created_us, delivery, next_attempt_us) "    \
+    "SELECT %s, order_id, status, updated_us, started_us, completed_us, "  \
+    "updated_us, " delivery ", updated_us FROM orders "
+/* With a webhook, each event is queued for delivery as it is written. */
+static const char *const sql_event[2] = {
+    EVENT_HEAD("NULL") "WHERE order_id = %s",
+    EVENT_HEAD("'pending'") "WHERE order_id = %s"
+};
+static const char *const sql_events_of_new[2] = {
+    EVENT_HEAD("NULL") "WHERE order_id IN (%s",
+    EVENT_HEAD("'pending'") "WHERE order_id IN (%s"
+};
 /* The created events of one multi-row INSERT: its rows that have none. */
 #define EVENTS_OF_NEW_TAIL \
     ") AND NOT EXISTS (SELECT 1 FROM order_events e "                      \
@@ -144,7 +153,8 @@ static apr_status_t write_event(ord_db_t *c, apr_pool_t *p, const char *type,
 
     args[0] = type;
     args[1] = order_id;
-    return ord_db_exec(c, p, sql_event, args, 2, &nrows);
+    return ord_db_exec(c, p, sql_event[c->deliver_events != 0], args, 2,
+                       &nrows);
 }
 
 apr_status_t ord_store_insert(ord_db_t *c, apr_pool_t *p,
@@ -172,7 +182,7 @@ static apr_status_t write_events_of_new(ord_db_t *c, apr_pool_t *p,
                                         ord_order_t *const *orders, int n)
 {
     const char **args = apr_palloc(p, (n + 1) * sizeof(*args));
-    const char *sql = EVENT_HEAD "WHERE order_id IN (%s";
+    const char *sql = sql_events_of_new[c->deliver_events != 0];
     int i, nrows = 0;
 
     args[0] = ORD_EVENT_CREATED;

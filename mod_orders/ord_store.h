@@ -151,4 +151,29 @@ apr_status_t ord_store_events_removed(ord_db_t *c, apr_pool_t *p,
 apr_status_t ord_store_events_expire(ord_db_t *c, apr_pool_t *p,
                                      apr_time_t before, int *removed);
 
+/* Webhook deliveries (ord_store_deliver.c).  Takes for `holder`, until
+ * `lease_until`, up to `max` events whose delivery is pending and due at
+ * `now`, whose lease (if any) ran out, and that have no earlier pending
+ * event of the same order (an order's events go out in order): *taken of
+ * them.  In the writer's transaction. */
+apr_status_t ord_store_deliveries_take(ord_db_t *c, apr_pool_t *p,
+                                       const char *holder, apr_time_t now,
+                                       apr_time_t lease_until, int max,
+                                       int *taken);
+
+/* The events `holder` holds now (ord_event_t *, attempts set). */
+apr_status_t ord_store_deliveries_held(ord_db_t *c, apr_pool_t *p,
+                                       const char *holder, apr_time_t now,
+                                       apr_array_header_t **events);
+
+/* The outcome of one attempt at event `seq`, while `holder` holds it:
+ * `state` "delivered", "pending" (again at `next_attempt`) or "failed",
+ * `status` the answer (0: none).  The attempt is counted and the lease
+ * released; a holder whose lease was taken over changes nothing
+ * (*changed 0). */
+apr_status_t ord_store_delivery_done(ord_db_t *c, apr_pool_t *p,
+                                     apr_int64_t seq, const char *holder,
+                                     const char *state, int status,
+                                     apr_time_t next_attempt, int *changed);
+
 #endif /* ORD_STORE_H */

@@ -271,9 +271,10 @@ apr_status_t ord_store_lease_holder(ord_db_t *c, apr_pool_t *p,
     "SELECT e.xid, e.seq, e.type, e.created_us, e.status, e.updated_us, "   \
     "e.started_us, e.completed_us, o.order_id, o.order_id_int, o.user_id, "  \
     "o.user_id_int, o.item_ids, o.amount_cents, o.amount_scale, "            \
-    "o.created_us FROM order_events e JOIN orders o "                        \
+    "o.created_us, e.attempts, e.delivery, e.last_status, "                  \
+    "e.next_attempt_us FROM order_events e JOIN orders o "                    \
     "ON o.order_id = e.order_id WHERE "
-#define FEED_COLUMNS 16
+#define FEED_COLUMNS 20
 
 static ord_event_t *row_to_event(apr_pool_t *p, const char **col)
 {
@@ -292,6 +293,11 @@ static ord_event_t *row_to_event(apr_pool_t *p, const char **col)
     o->completed_at = text_int64(col[7]);
     fixed_fields(o, col + 8);
     o->created_at = text_int64(col[15]);
+    e->attempts = (int)text_int64(col[16]);
+    e->delivery = col[17];
+    e->last_status = (int)text_int64(col[18]);
+    e->next_attempt_at = e->delivery && strcmp(e->delivery, "pending") == 0
+                         ? text_int64(col[19]) : 0;
     return e;
 }
 
@@ -300,7 +306,7 @@ apr_status_t ord_store_events(ord_db_t *c, apr_pool_t *p,
                               apr_array_header_t **events)
 {
     const ord_sql_dialect_t *d = c->dialect;
-    const char *args[6], *sql;
+    const char *args[7], *sql;
     apr_array_header_t *rows, *out;
     apr_status_t rv;
     int n = 0, i;
@@ -320,6 +326,10 @@ apr_status_t ord_store_events(ord_db_t *c, apr_pool_t *p,
         sql = apr_pstrcat(p, sql, " AND o.user_id = %s", NULL);
         args[n++] = user_id;
     }
+    if (q->delivery) {
+        sql = apr_pstrcat(p, sql, " AND e.delivery = %s", NULL);
+        args[n++] = q->delivery;
+    }
     sql = apr_pstrcat(p, sql, " ORDER BY ", d->feed_order, " LIMIT %d", NULL);
     args[n++] = apr_itoa(p, q->limit);
     rv = ord_db_select(c, p, sql, args, n, FEED_COLUMNS, &rows);
@@ -329,6 +339,36 @@ apr_status_t ord_store_events(ord_db_t *c, apr_pool_t *p,
     out = apr_array_make(p, rows->nelts, sizeof(ord_event_t *));
     for (i = 0; i < rows->nelts; i++) {
         ord_event_t *e = row_to_event(p, APR_ARRAY_IDX(rows, i, const char **));
+        if (!e) {
+            return APR_EGENERAL;
+        }
+        APR_ARRAY_PUSH(out, ord_event_t *) = e;
+    }
+    *events = out;
+    return APR_SUCCESS;
+}
+
+/* The events this holder's lease covers, oldest first, with their
+ * attempts so far (in e->attempts). */
+apr_status_t ord_store_deliveries_held(ord_db_t *c, apr_pool_t *p,
+                                       const char *holder, apr_time_t now,
+                                       apr_array_header_t **events)
+{
+    static const char sql[] =
+        FEED_SELECT "e.delivery = 'pending' AND e.lease_holder = %s "
+        "AND e.lease_until_us >= %lld ORDER BY e.seq";
+    const char *args[] = { holder, int64_text(p, now) };
+    apr_array_header_t *rows, *out;
+    apr_status_t rv = ord_db_select(c, p, sql, args, 2, FEED_COLUMNS, &rows);
+    int i;
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    out = apr_array_make(p, rows->nelts, sizeof(ord_event_t *));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **col = APR_ARRAY_IDX(rows, i, const char **);
+        ord_event_t *e = row_to_event(p, col);
         if (!e) {
             return APR_EGENERAL;
         }

@@ -54,8 +54,19 @@ CREATE TABLE IF NOT EXISTS order_events (
     updated_us   BIGINT   NOT NULL,
     started_us   BIGINT,
     completed_us BIGINT,
-    created_us   BIGINT   NOT NULL
+    created_us   BIGINT   NOT NULL,
+    -- The webhook delivery (NULL when no OrdersWebhookURL was set when the
+    -- event was written): pending, delivered or failed, and the holder of its
+    -- lease while an attempt is under way.
+    delivery        TEXT,
+    attempts        BIGINT NOT NULL DEFAULT 0,
+    last_status     BIGINT,
+    next_attempt_us BIGINT,
+    lease_holder    TEXT,
+    lease_until_us  BIGINT
 );
+CREATE INDEX IF NOT EXISTS order_events_due ON order_events (next_attempt_us)
+    WHERE delivery = 'pending';
 CREATE INDEX IF NOT EXISTS order_events_by_xid ON order_events (xid, seq);
 CREATE INDEX IF NOT EXISTS order_events_by_order ON order_events (order_id, seq);
 CREATE INDEX IF NOT EXISTS order_events_by_time ON order_events (created_us);

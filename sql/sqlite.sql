@@ -52,8 +52,19 @@ CREATE TABLE IF NOT EXISTS order_events (
     updated_us   INTEGER NOT NULL,
     started_us   INTEGER,
     completed_us INTEGER,
-    created_us   INTEGER NOT NULL
+    created_us   INTEGER NOT NULL,
+    -- The webhook delivery (NULL when no OrdersWebhookURL was set when the
+    -- event was written): pending, delivered or failed, and the holder of its
+    -- lease while an attempt is under way.
+    delivery        TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_status     INTEGER,
+    next_attempt_us INTEGER,
+    lease_holder    TEXT,
+    lease_until_us  INTEGER
 );
+CREATE INDEX IF NOT EXISTS order_events_due ON order_events (next_attempt_us)
+    WHERE delivery = 'pending';
 CREATE INDEX IF NOT EXISTS order_events_by_order ON order_events (order_id, seq);
 CREATE INDEX IF NOT EXISTS order_events_by_time ON order_events (created_us);
 -- The newest event retention removed: a cursor before it answers 410.

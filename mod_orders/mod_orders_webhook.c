@@ -1,0 +1,311 @@
+/*
+ * mod_orders webhook delivery: one thread per child, where
+ * OrdersWebhookURL is set, sends the events whose delivery is due with
+ * libcurl's multi interface (at most DELIVERY_INFLIGHT at once), signed by
+ * ord_webhook, and records each attempt's outcome in order_events.
+ *
+ * Nothing here runs on a request or job thread: a receiver that hangs
+ * holds this thread's transfers (each cut off at OrdersWebhookTimeout) and
+ * nothing else.  Which events a child sends is decided by a lease in the
+ * database, taken through the child's writer, so with several children and
+ * servers each event is sent by one of them at a time; a child that dies
+ * mid-attempt leaves its lease to run out, and the event is sent again
+ * (at least once: a receiver deduplicates by webhook-id).
+ */
+#include <curl/curl.h>
+
+#include "httpd.h"
+#include "apr_atomic.h"
+#include "apr_strings.h"
+#include "apr_thread_proc.h"
+#include "http_log.h"
+
+#include "mod_orders.h"
+#include "ord_json.h"
+#include "ord_webhook.h"
+
+APLOG_USE_MODULE(orders);
+
+#define DELIVERY_INFLIGHT 8
+/* A lease covers the attempt and this much more. */
+#define LEASE_SLACK       apr_time_from_sec(5)
+/* How often the thread looks for due events when nothing wakes it. */
+#define LOOK_AGAIN        apr_time_from_msec(250)
+#define ORDERS_VERSION    "0.3"
+
+struct orders_webhook_t {
+    server_rec *s;
+    orders_engine_t *engine;
+    orders_server_conf_t conf;
+    const char *holder;
+    apr_thread_t *thread;
+    volatile apr_uint32_t stopping;
+    apr_pool_t *pool;
+};
+
+/* One attempt under way. */
+typedef struct {
+    CURL *curl;
+    struct curl_slist *headers;
+    const ord_event_t *event;
+    const char *retry_after;
+    apr_pool_t *pool;
+} attempt_t;
+
+/* The outcome of one attempt, as its row will say. */
+typedef struct {
+    apr_int64_t seq;
+    const char *state;
+    int status;
+    apr_time_t next_attempt;
+} done_t;
+
+/* One round of the thread through the writer: the events it takes (under
+ * its lease, until `lease_until`), then the outcomes of their attempts. */
+typedef struct {
+    const char *holder;
+    apr_time_t now, lease_until;
+    int taken;
+    apr_array_header_t *done;   /* done_t */
+} round_t;
+
+static apr_status_t write_take(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    round_t *r = arg;
+
+    return ord_store_deliveries_take(c, p, r->holder, r->now, r->lease_until,
+                                     DELIVERY_INFLIGHT, &r->taken);
+}
+
+static apr_status_t write_done(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    round_t *r = arg;
+    apr_status_t rv = APR_SUCCESS;
+    int i, changed = 0;
+
+    for (i = 0; rv == APR_SUCCESS && i < r->done->nelts; i++) {
+        done_t *d = &APR_ARRAY_IDX(r->done, i, done_t);
+        rv = ord_store_delivery_done(c, p, d->seq, r->holder, d->state,
+                                     d->status, d->next_attempt, &changed);
+    }
+    return rv;
+}
+
+/* Keeps the Retry-After of the answer for the verdict. */
+static size_t on_header(char *line, size_t size, size_t n, void *data)
+{
+    attempt_t *a = data;
+    size_t len = size * n;
+
+    if (len > 12 && strncasecmp(line, "Retry-After:", 12) == 0) {
+        a->retry_after = apr_pstrndup(a->pool, line + 12, len - 12);
+        a->retry_after = apr_pstrndup(a->pool, a->retry_after,
+                                      strcspn(a->retry_after, "\r\n"));
+    }
+    return len;
+}
+
+static size_t discard(char *data, size_t size, size_t n, void *unused)
+{
+    return size * n;
+}
+
+/* The transfer of one event: its body and Standard Webhooks headers. */
+static CURL *start_attempt(struct orders_webhook_t *w, attempt_t *a,
+                           apr_pool_t *p)
+{
+    ord_event_t sent = *a->event;
+    const char *body;
+    ord_webhook_headers_t h;
+    int i;
+
+    /* The event as the feed shows it, without the feed's own view of its
+     * delivery. */
+    sent.delivery = NULL;
+    body = ord_json_event(p, &sent);
+
+    if (ord_webhook_headers(p, w->conf.webhook_keys,
+                            ord_events_id(p, a->event->cursor.seq),
+                            apr_time_now(), body, strlen(body),
+                            ORDERS_VERSION, &h) != APR_SUCCESS) {
+        return NULL;
+    }
+    a->curl = curl_easy_init();
+    if (!a->curl) {
+        return NULL;
+    }
+    for (i = 0; i < ORD_WEBHOOK_H_COUNT; i++) {
+        a->headers = curl_slist_append(a->headers,
+                                       apr_psprintf(p, "%s: %s",
+                                                    h.field[i].name,
+                                                    h.field[i].value));
+    }
+    a->headers = curl_slist_append(a->headers, "Expect:");
+    curl_easy_setopt(a->curl, CURLOPT_URL, w->conf.webhook_url);
+    curl_easy_setopt(a->curl, CURLOPT_HTTPHEADER, a->headers);
+    curl_easy_setopt(a->curl, CURLOPT_COPYPOSTFIELDS, body);
+    curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS,
+                     (long)apr_time_as_msec(w->conf.webhook_timeout));
+    curl_easy_setopt(a->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(a->curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(a->curl, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(a->curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(a->curl, CURLOPT_PRIVATE, a);
+    return a->curl;
+}
+
+/* The verdict on a finished transfer, as the row's new delivery state. */
+static void judge(struct orders_webhook_t *w, attempt_t *a, CURLcode result,
+                  done_t *d)
+{
+    ord_webhook_outcome_t out;
+    apr_uint32_t random = 0;
+    apr_time_t now = apr_time_now();
+    long status = 0;
+
+    if (result == CURLE_OK) {
+        curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &status);
+    }
+    apr_generate_random_bytes((unsigned char *)&random, sizeof(random));
+    ord_webhook_judge(&w->conf.webhook_retry, a->event->attempts + 1,
+                      (int)status, a->retry_after, now, random, &out);
+    d->seq = a->event->cursor.seq;
+    d->status = (int)status;
+    d->next_attempt = now + out.delay;
+    d->state = out.verdict == ORD_WEBHOOK_DELIVERED ? "delivered"
+               : out.verdict == ORD_WEBHOOK_RETRY ? "pending" : "failed";
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s, "ORD00080: event %s "
+                 "attempt %d: %ld (%s): %s", ord_events_id(a->pool, d->seq),
+                 a->event->attempts + 1, status,
+                 result == CURLE_OK ? "answered" : curl_easy_strerror(result),
+                 ord_webhook_verdict_name(out.verdict));
+}
+
+/* Sends what this child holds now, all at once, and records the outcomes;
+ * the number of events sent. */
+static int send_held(struct orders_webhook_t *w, CURLM *multi, apr_pool_t *p)
+{
+    apr_array_header_t *held = NULL, *done;
+    round_t done_round;
+    attempt_t *attempts;
+    ord_db_t conn;
+    ap_dbd_t *dbd = ap_dbd_open(p, w->s);
+    CURLMsg *msg;
+    int i, running = 0, left;
+    apr_status_t rv = APR_EGENERAL;
+
+    if (!dbd) {
+        return 0;
+    }
+    if (orders_store_conn(dbd, &conn) == APR_SUCCESS) {
+        rv = ord_store_deliveries_held(&conn, p, w->holder, apr_time_now(),
+                                       &held);
+    }
+    ap_dbd_close(w->s, dbd);
+    if (rv != APR_SUCCESS || held->nelts == 0) {
+        return 0;
+    }
+    attempts = apr_pcalloc(p, held->nelts * sizeof(*attempts));
+    for (i = 0; i < held->nelts; i++) {
+        attempts[i].event = APR_ARRAY_IDX(held, i, const ord_event_t *);
+        attempts[i].pool = p;
+        if (start_attempt(w, &attempts[i], p)) {
+            curl_multi_add_handle(multi, attempts[i].curl);
+        }
+    }
+    done = apr_array_make(p, held->nelts, sizeof(done_t));
+    do {
+        curl_multi_perform(multi, &running);
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            attempt_t *a = NULL;
+            if (msg->msg != CURLMSG_DONE) {
+                continue;
+            }
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a);
+            judge(w, a, msg->data.result, apr_array_push(done));
+            curl_multi_remove_handle(multi, a->curl);
+        }
+        if (running) {
+            curl_multi_poll(multi, NULL, 0, 100, NULL);
+        }
+    } while (running && !apr_atomic_read32(&w->stopping));
+    for (i = 0; i < held->nelts; i++) {
+        if (attempts[i].curl) {
+            curl_multi_remove_handle(multi, attempts[i].curl);
+            curl_easy_cleanup(attempts[i].curl);
+        }
+        curl_slist_free_all(attempts[i].headers);
+    }
+    done_round.holder = w->holder;
+    done_round.done = done;
+    if (done->nelts > 0) {
+        orders_engine_write(w->engine, write_done, &done_round);
+    }
+    return done->nelts;
+}
+
+static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)
+{
+    struct orders_webhook_t *w = data;
+    CURLM *multi = curl_multi_init();
+    apr_pool_t *p;
+
+    apr_pool_create(&p, w->pool);
+    while (multi && !apr_atomic_read32(&w->stopping)) {
+        round_t take;
+
+        /* Not before the schema exists: the first child makes it. */
+        if (apr_atomic_read32(&orders_metrics->loaded_generation) == 0) {
+            orders_engine_wait_change(LOOK_AGAIN);
+            continue;
+        }
+        take.holder = w->holder;
+        take.now = apr_time_now();
+        take.lease_until = take.now + w->conf.webhook_timeout + LEASE_SLACK;
+        take.taken = 0;
+        if (orders_engine_write(w->engine, write_take, &take) == APR_SUCCESS
+            && take.taken > 0) {
+            send_held(w, multi, p);
+        }
+        else {
+            orders_engine_wait_change(LOOK_AGAIN);
+        }
+        apr_pool_clear(p);
+    }
+    if (multi) {
+        curl_multi_cleanup(multi);
+    }
+    return NULL;
+}
+
+apr_status_t orders_webhook_start(struct orders_webhook_t **out,
+                                  orders_engine_t *e, server_rec *s,
+                                  apr_pool_t *pchild)
+{
+    struct orders_webhook_t *w = apr_pcalloc(pchild, sizeof(*w));
+    apr_status_t rv;
+
+    w->s = s;
+    w->engine = e;
+    w->conf = orders_server_settings(s);
+    w->holder = orders_engine_holder(e);
+    w->pool = pchild;
+    /* Not thread-safe, and once per process: here, before any thread. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return APR_EGENERAL;
+    }
+    rv = apr_thread_create(&w->thread, NULL, delivery_main, w, pchild);
+    if (rv == APR_SUCCESS) {
+        *out = w;
+    }
+    return rv;
+}
+
+apr_status_t orders_webhook_stop(struct orders_webhook_t *w)
+{
+    apr_status_t rv, trv = APR_SUCCESS;
+
+    apr_atomic_set32(&w->stopping, 1);
+    rv = apr_thread_join(&trv, w->thread);
+    return rv != APR_SUCCESS ? rv : trv;
+}

@@ -1,0 +1,67 @@
+/*
+ * ord_store_deliver: the webhook deliveries' state in order_events.  See
+ * ord_store.h.
+ *
+ * Every step is a conditional UPDATE whose row count decides: an event is
+ * taken only when nobody's lease on it is running, and an outcome counts
+ * only while the lease that took it holds, so that with several servers
+ * each event is sent by one at a time.
+ */
+#include <apr_strings.h>
+
+#include "ord_store.h"
+#include "ord_store_text.h"
+
+static const char sql_take[] =
+    "UPDATE order_events SET lease_holder = %s, lease_until_us = %lld "
+    "WHERE seq IN (SELECT e.seq FROM order_events e "
+    "WHERE e.delivery = 'pending' AND e.next_attempt_us <= %lld "
+    "AND (e.lease_until_us IS NULL OR e.lease_until_us < %lld) "
+    "AND NOT EXISTS (SELECT 1 FROM order_events b WHERE b.order_id = "
+    "e.order_id AND b.delivery = 'pending' AND b.seq < e.seq) "
+    "ORDER BY e.seq LIMIT %d) "
+    /* Again on the row itself: PostgreSQL checks these once more on the
+     * newest version of a row another server took meanwhile (the
+     * subquery is not run again), so that two servers never both take
+     * one event. */
+    "AND delivery = 'pending' "
+    "AND (lease_until_us IS NULL OR lease_until_us < %lld)";
+
+static const char sql_done[] =
+    "UPDATE order_events SET delivery = %s, attempts = attempts + 1, "
+    "last_status = %d, next_attempt_us = %lld, lease_holder = NULL, "
+    "lease_until_us = NULL WHERE seq = %lld AND lease_holder = %s";
+
+apr_status_t ord_store_deliveries_take(ord_db_t *c, apr_pool_t *p,
+                                       const char *holder, apr_time_t now,
+                                       apr_time_t lease_until, int max,
+                                       int *taken)
+{
+    const char *now_text = int64_text(p, now);
+    const char *args[] = { holder, int64_text(p, lease_until), now_text,
+                           now_text, apr_itoa(p, max), now_text };
+    int nrows = 0;
+    apr_status_t rv = ord_db_exec(c, p, sql_take, args, 6, &nrows);
+
+    if (rv == APR_SUCCESS) {
+        *taken = nrows;
+    }
+    return rv;
+}
+
+apr_status_t ord_store_delivery_done(ord_db_t *c, apr_pool_t *p,
+                                     apr_int64_t seq, const char *holder,
+                                     const char *state, int status,
+                                     apr_time_t next_attempt, int *changed)
+{
+    const char *args[] = { state, apr_itoa(p, status),
+                           int64_text(p, next_attempt), int64_text(p, seq),
+                           holder };
+    int nrows = 0;
+    apr_status_t rv = ord_db_exec(c, p, sql_done, args, 5, &nrows);
+
+    if (rv == APR_SUCCESS) {
+        *changed = nrows == 1;
+    }
+    return rv;
+}
