@@ -47,6 +47,7 @@ typedef struct {
 typedef struct {
     int populate;                       /* OrdersPopulate */
     int bind_user;                      /* OrdersBindUser */
+    int webhook_admin;                  /* OrdersWebhookAdmin */
 } orders_dir_conf_t;
 
 extern const command_rec orders_cmds[];
@@ -102,6 +103,9 @@ apr_status_t orders_engine_cancel(const char *order_id);
 apr_status_t orders_engine_populate(apr_pool_t *p, const char *batch_id,
                                     int total, int *stored,
                                     apr_array_header_t *errors);
+/* Queues event `seq` for webhook delivery again (APR_NOTFOUND: no such
+ * event, or written without a webhook) (mod_orders_populate.c). */
+apr_status_t orders_engine_redeliver(apr_int64_t seq);
 /* A stored Pending order to this engine's queue; when the queue is full
  * (or the child stopping) it waits in the database for the recovery pass. */
 void orders_engine_enqueue(orders_engine_t *e, const char *order_id);

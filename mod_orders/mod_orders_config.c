@@ -97,6 +97,7 @@ void *orders_create_dir_conf(apr_pool_t *p, char *dir)
 
     c->populate = ORDERS_UNSET;
     c->bind_user = ORDERS_UNSET;
+    c->webhook_admin = ORDERS_UNSET;
     return c;
 }
 
@@ -107,6 +108,7 @@ void *orders_merge_dir_conf(apr_pool_t *p, void *base_, void *add_)
 
     c->populate = MERGED(populate);
     c->bind_user = MERGED(bind_user);
+    c->webhook_admin = MERGED(webhook_admin);
     return c;
 }
 
@@ -395,6 +397,10 @@ const command_rec orders_cmds[] = {
                  (void *)APR_OFFSETOF(orders_dir_conf_t, populate),
                  ACCESS_CONF, "On enables POST .../populate here (default "
                  "Off)"),
+    AP_INIT_FLAG("OrdersWebhookAdmin", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(orders_dir_conf_t, webhook_admin),
+                 ACCESS_CONF, "On enables POST .../events/{id}/redeliver "
+                 "here (default Off)"),
     AP_INIT_FLAG("OrdersBindUser", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(orders_dir_conf_t, bind_user),
                  ACCESS_CONF, "On makes orders here belong to the "

@@ -303,6 +303,34 @@ static int handle_populate(request_rec *r)
                                                      - stored, errors));
 }
 
+/* POST {mount}/events/{id}/redeliver, where OrdersWebhookAdmin On. */
+static int handle_redeliver(request_rec *r, const char *event_id)
+{
+    apr_int64_t seq = 0;
+    apr_status_t rv;
+
+    if (dir_conf(r)->webhook_admin != 1) {
+        return orders_send_error(r, HTTP_NOT_FOUND, "no such resource under "
+                                 "the orders collection");
+    }
+    if (strncmp(event_id, "evt_", 4) != 0
+        || !ord_query_number(event_id + 4, 1, APR_INT64_C(999999999999999999),
+                             &seq)) {
+        return orders_send_error(r, HTTP_NOT_FOUND, "no event has that id");
+    }
+    rv = orders_engine_redeliver(seq);
+    if (rv == APR_NOTFOUND) {
+        return orders_send_error(r, HTTP_NOT_FOUND, "no event with a webhook "
+                                 "delivery has that id");
+    }
+    if (rv != APR_SUCCESS) {
+        return orders_send_write_failure(r, "ORD00059", rv);
+    }
+    return orders_send_json(r, HTTP_ACCEPTED,
+                            apr_psprintf(r->pool, "{\"id\":\"%s\",\"delivery\":"
+                                         "\"pending\"}", event_id));
+}
+
 int orders_handler(request_rec *r)
 {
     const char *mount;
@@ -324,6 +352,8 @@ int orders_handler(request_rec *r)
         return handle_cancel(r, route.order_id);
     case ORD_ROUTE_EVENTS:
         return orders_handle_events(r, mount);
+    case ORD_ROUTE_REDELIVER:
+        return handle_redeliver(r, route.event_id);
     case ORD_ROUTE_POPULATE:
         return handle_populate(r);
     case ORD_ROUTE_METHOD_NOT_ALLOWED:

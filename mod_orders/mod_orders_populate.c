@@ -1,5 +1,6 @@
 /*
- * mod_orders populate, the engine's side (orders_engine_populate): a batch
+ * mod_orders populate and redeliver, the engine's side of the operators'
+ * calls.  Populate (orders_engine_populate): a batch
  * of random orders for load tests, stored in chunks by this child's writer
  * (each chunk one transaction, all or none), counted and queued like any
  * new order.  The route is mod_orders_handler.c's.
@@ -128,4 +129,31 @@ apr_status_t orders_engine_populate(apr_pool_t *p, const char *batch_id,
 leave:
     orders_engine_release();
     return rv;
+}
+
+typedef struct {
+    apr_int64_t seq;
+    apr_status_t found;     /* APR_NOTFOUND: no such event to deliver */
+} redeliver_write_t;
+
+static apr_status_t write_redeliver(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    redeliver_write_t *w = arg;
+
+    w->found = ord_store_redeliver(c, p, w->seq, apr_time_now());
+    return w->found == APR_NOTFOUND ? APR_SUCCESS : w->found;
+}
+
+apr_status_t orders_engine_redeliver(apr_int64_t seq)
+{
+    orders_engine_t *e = orders_engine_acquire();
+    redeliver_write_t w = { seq, APR_EGENERAL };
+    apr_status_t rv;
+
+    if (!e) {
+        return APR_EINIT;
+    }
+    rv = orders_engine_write(e, write_redeliver, &w);
+    orders_engine_release();
+    return rv == APR_SUCCESS ? w.found : rv;
 }

@@ -12,6 +12,7 @@
 #define ALLOW_ORDER      "GET, HEAD, DELETE"
 #define ALLOW_POPULATE   "POST"
 #define ALLOW_EVENTS     "GET, HEAD"
+#define ALLOW_REDELIVER  "POST"
 
 static int method_is(const char *method, const char *name)
 {
@@ -33,6 +34,20 @@ static void route_to(ord_route_t *route, const char *method,
         route->action = ORD_ROUTE_METHOD_NOT_ALLOWED;
         route->allow = allow;
     }
+}
+
+/* {mount}/events/{id}/redeliver, from what follows "events/". */
+static void route_event(apr_pool_t *p, const char *method, const char *rest,
+                        ord_route_t *route)
+{
+    const char *slash = strchr(rest, '/');
+
+    if (!slash || slash == rest || strcmp(slash, "/redeliver") != 0) {
+        return;
+    }
+    route->event_id = apr_pstrmemdup(p, rest, slash - rest);
+    route_to(route, method, NULL, ORD_ROUTE_NOT_FOUND, "POST",
+             ORD_ROUTE_REDELIVER, ALLOW_REDELIVER);
 }
 
 void ord_route_match(apr_pool_t *p, const char *method, const char *uri,
@@ -60,6 +75,11 @@ void ord_route_match(apr_pool_t *p, const char *method, const char *uri,
     }
     rest++;
     slash = strchr(rest, '/');
+    if (slash && strncmp(rest, ORD_RESERVED_EVENTS_ID "/",
+                         sizeof(ORD_RESERVED_EVENTS_ID)) == 0) {
+        route_event(p, method, slash + 1, route);
+        return;
+    }
     if (slash && slash[1] != '\0') {
         return;     /* nothing lives below an order */
     }

@@ -18,12 +18,14 @@ typedef enum {
     ORD_ROUTE_POPULATE,            /* POST   {mount}/populate */
     ORD_ROUTE_GET,                 /* GET    {mount}/{id}     */
     ORD_ROUTE_CANCEL,              /* DELETE {mount}/{id}     */
-    ORD_ROUTE_EVENTS               /* GET    {mount}/events   */
+    ORD_ROUTE_EVENTS,              /* GET    {mount}/events   */
+    ORD_ROUTE_REDELIVER            /* POST   {mount}/events/{id}/redeliver */
 } ord_route_action_e;
 
 typedef struct {
     ord_route_action_e action;
     const char *order_id;  /* for GET and CANCEL */
+    const char *event_id;  /* for REDELIVER */
     const char *allow;     /* the Allow header for METHOD_NOT_ALLOWED */
 } ord_route_t;
 

@@ -176,4 +176,10 @@ apr_status_t ord_store_delivery_done(ord_db_t *c, apr_pool_t *p,
                                      const char *state, int status,
                                      apr_time_t next_attempt, int *changed);
 
+/* Queues event `seq` for delivery again, as new (attempts 0, due `now`),
+ * whatever its state.  APR_NOTFOUND when there is no such event or it was
+ * written without a webhook. */
+apr_status_t ord_store_redeliver(ord_db_t *c, apr_pool_t *p, apr_int64_t seq,
+                                 apr_time_t now);
+
 #endif /* ORD_STORE_H */

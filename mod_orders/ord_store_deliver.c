@@ -65,3 +65,18 @@ apr_status_t ord_store_delivery_done(ord_db_t *c, apr_pool_t *p,
     }
     return rv;
 }
+
+static const char sql_redeliver[] =
+    "UPDATE order_events SET delivery = 'pending', attempts = 0, "
+    "next_attempt_us = %lld, lease_holder = NULL, lease_until_us = NULL "
+    "WHERE seq = %lld AND delivery IS NOT NULL";
+
+apr_status_t ord_store_redeliver(ord_db_t *c, apr_pool_t *p, apr_int64_t seq,
+                                 apr_time_t now)
+{
+    const char *args[] = { int64_text(p, now), int64_text(p, seq) };
+    int nrows = 0;
+    apr_status_t rv = ord_db_exec(c, p, sql_redeliver, args, 2, &nrows);
+
+    return rv == APR_SUCCESS && nrows != 1 ? APR_NOTFOUND : rv;
+}

@@ -220,3 +220,30 @@ def test_a_receiver_down_for_a_while_loses_nothing(fresh):
         assert {x["delivery"] for x in rows} == {"delivered"}
     finally:
         r.stop()
+
+
+def test_redeliver_queues_a_given_up_event_again(fresh, receiver):
+    state = {"up": False}
+    r = receiver(lambda i, n: (200, 0, {}) if state["up"] else (410, 0, {}))
+    server = fresh(processing_time="30", extra_conf=webhook_conf(
+        r.url(), "<Location /orders/events>\n    OrdersWebhookAdmin On\n</Location>\n")).start()
+    place(server, "again", 1)
+    wait_for(lambda: server.get("/orders/events?delivery=failed").json()["events"], 20,
+             interval=0.2, what="the created event given up")
+    event = server.get("/orders/events?delivery=failed").json()["events"][0]
+    state["up"] = True
+    resp = server.post(f"/orders/events/{event['id']}/redeliver", None)
+    assert resp.status == 202, resp
+    assert resp.json() == {"id": event["id"], "delivery": "pending"}
+    wait_for(lambda: event["id"] in r.delivered(), 20, interval=0.1,
+             what="the event delivered after the redeliver")
+    assert server.post("/orders/events/evt_999999/redeliver", None).status == 404
+    assert server.post("/orders/events/junk/redeliver", None).status == 404
+    assert server.get(f"/orders/events/{event['id']}/redeliver").status == 405
+
+
+def test_redeliver_is_404_where_not_enabled(fresh, receiver):
+    r = receiver()
+    server = fresh(extra_conf=webhook_conf(r.url())).start()
+    resp = server.post("/orders/events/evt_1/redeliver", None)
+    assert resp.status == 404 and "error" in resp.json()

@@ -44,7 +44,7 @@ static const char *route_of(apr_pool_t *p, const char *mount,
 {
     static const char *const names[] = {
         "NOT_FOUND", "METHOD_NOT_ALLOWED", "CREATE", "LIST", "POPULATE",
-        "GET", "CANCEL"
+        "GET", "CANCEL", "EVENTS", "REDELIVER"
     };
     ord_route_t r;
     const char *name;
@@ -57,6 +57,9 @@ static const char *route_of(apr_pool_t *p, const char *mount,
            ? names[r.action] : apr_psprintf(p, "(action %d)", (int)r.action);
     if (r.action == ORD_ROUTE_GET || r.action == ORD_ROUTE_CANCEL) {
         return apr_pstrcat(p, name, ": ", unit_show(r.order_id), NULL);
+    }
+    if (r.action == ORD_ROUTE_REDELIVER) {
+        return apr_pstrcat(p, name, ": ", unit_show(r.event_id), NULL);
     }
     if (r.action == ORD_ROUTE_METHOD_NOT_ALLOWED) {
         return apr_pstrcat(p, name, ": ", unit_show(r.allow), NULL);
@@ -126,6 +129,16 @@ static const route_case_t route_cases[] = {
     { "PUT on an order", "*", "PUT", "/ORD1", "METHOD_NOT_ALLOWED: GET, HEAD, DELETE" },
     { "POST on an order", "*", "POST", "/ORD1", "METHOD_NOT_ALLOWED: GET, HEAD, DELETE" },
     { "PATCH on an order", "*", "PATCH", "/ORD1", "METHOD_NOT_ALLOWED: GET, HEAD, DELETE" },
+    /* "{mount}/events" and "{mount}/events/{id}/redeliver" */
+    { "GET events", "*", "GET", "/events", "EVENTS" },
+    { "HEAD events", "*", "HEAD", "/events", "EVENTS" },
+    { "POST events", "*", "POST", "/events", "METHOD_NOT_ALLOWED: GET, HEAD" },
+    { "DELETE events", "*", "DELETE", "/events", "METHOD_NOT_ALLOWED: GET, HEAD" },
+    { "POST redeliver", "*", "POST", "/events/evt_12/redeliver", "REDELIVER: evt_12" },
+    { "GET redeliver", "*", "GET", "/events/evt_12/redeliver", "METHOD_NOT_ALLOWED: POST" },
+    { "redeliver without an id", "*", "POST", "/events//redeliver", "NOT_FOUND" },
+    { "below an event", "*", "POST", "/events/evt_12/other", "NOT_FOUND" },
+    { "below redeliver", "*", "POST", "/events/evt_12/redeliver/x", "NOT_FOUND" },
     /* "{mount}/populate" */
     { "POST populate", "*", "POST", "/populate", "POPULATE" },
     { "GET populate", "*", "GET", "/populate", "METHOD_NOT_ALLOWED: POST" },
