@@ -70,8 +70,6 @@ apr_status_t orders_dbd_child_init(apr_pool_t *pchild);
 apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn);
 /* The request's connection (ap_dbd_acquire), NULL when there is none. */
 ord_db_t *orders_request_conn(request_rec *r);
-/* The driver's words for the connection's first failure, for the log. */
-const char *orders_store_error(ord_db_t *conn);
 /* Logs a failure of the database (conn NULL: no connection to be had)
  * under `tag`, with its kind and the driver's words: in full the first
  * time of an incident, at debug level while it lasts.  `r` may be NULL. */
@@ -118,6 +116,10 @@ server_rec *orders_engine_server(orders_engine_t *e);
 int orders_engine_wait_begin(void);
 void orders_engine_wait_end(void);
 void orders_engine_wait_change(apr_interval_time_t at_most);
+/* A waiting read's wait for a change until `until`: at most a second at a
+ * time, since other children's and servers' changes wake nobody here, so
+ * the caller looks at the database again after each. */
+void orders_engine_wait_until(apr_time_t until);
 /* This child's metrics slot (NULL: no engine). */
 ord_metrics_slot_t *orders_engine_slot(void);
 /* For the recovery pass: the engine, held until _release (NULL when there

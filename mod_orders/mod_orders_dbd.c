@@ -61,11 +61,6 @@ apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn)
                        dbd->pool);
 }
 
-const char *orders_store_error(ord_db_t *conn)
-{
-    return ord_db_error(conn);
-}
-
 ord_db_t *orders_request_conn(request_rec *r)
 {
     ap_dbd_t *dbd = ap_dbd_acquire(r);

@@ -153,6 +153,20 @@ void orders_engine_wait_change(apr_interval_time_t at_most)
     apr_thread_mutex_unlock(change_lock);
 }
 
+/* A waiting read looks at the database again at least this often, for the
+ * changes other children and servers make. */
+#define WAIT_LOOK_AGAIN apr_time_from_sec(1)
+
+void orders_engine_wait_until(apr_time_t until)
+{
+    apr_interval_time_t left = until - apr_time_now();
+
+    if (left > 0) {
+        orders_engine_wait_change(left < WAIT_LOOK_AGAIN ? left
+                                                         : WAIT_LOOK_AGAIN);
+    }
+}
+
 /* The writer's connection is mod_dbd's (mod_orders_dbd.c); after a batch
  * committed, the waiting reads of this child look again. */
 static void writer_close(void *ctx, ord_db_t *conn, apr_status_t outcome)

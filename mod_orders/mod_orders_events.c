@@ -18,10 +18,6 @@
 
 APLOG_USE_MODULE(orders);
 
-/* A waiting page looks at the database again at least this often, for the
- * events other children and servers write. */
-#define WAIT_LOOK_AGAIN apr_time_from_sec(1)
-
 /* Whether `a` comes before `b` in the feed's order. */
 static int before(ord_event_cursor_t a, ord_event_cursor_t b)
 {
@@ -76,8 +72,7 @@ int orders_handle_events(request_rec *r, const char *mount)
         if (apr_time_now() >= until) {
             break;
         }
-        orders_engine_wait_change(until - apr_time_now() < WAIT_LOOK_AGAIN
-                                  ? until - apr_time_now() : WAIT_LOOK_AGAIN);
+        orders_engine_wait_until(until);
     }
     last = q.after;
     if (events->nelts > 0) {

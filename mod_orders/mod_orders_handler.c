@@ -24,10 +24,6 @@
 
 APLOG_USE_MODULE(orders);
 
-/* A waiting read looks at the database again at least this often, for the
- * changes other children and servers make. */
-#define WAIT_LOOK_AGAIN apr_time_from_sec(1)
-
 static const orders_dir_conf_t *dir_conf(request_rec *r)
 {
     return ap_get_module_config(r->per_dir_config, &orders_module);
@@ -180,9 +176,7 @@ static int handle_get(request_rec *r, const char *order_id)
                        apr_psprintf(r->pool, "wait=%d", wait));
     }
     while (waiting && ord_etag_matches(inm, etag) && apr_time_now() < until) {
-        apr_interval_time_t left = until - apr_time_now();
-        orders_engine_wait_change(left < WAIT_LOOK_AGAIN ? left
-                                                         : WAIT_LOOK_AGAIN);
+        orders_engine_wait_until(until);
         if (ord_store_get(conn, r->pool, order_id, &order) != APR_SUCCESS) {
             orders_engine_wait_end();
             return orders_send_db_failure(r, "ORD00058", conn);

@@ -40,7 +40,7 @@ struct orders_webhook_t {
     const char *holder;
     apr_thread_t *thread;
     volatile apr_uint32_t stopping;
-    apr_pool_t *pool;
+    apr_pool_t *pool;           /* the thread's, per round */
 };
 
 /* One attempt under way. */
@@ -248,16 +248,22 @@ static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)
 {
     struct orders_webhook_t *w = data;
     CURLM *multi = curl_multi_init();
-    apr_pool_t *p;
+    apr_pool_t *p = w->pool;
+    int schema = 0;
 
-    apr_pool_create(&p, w->pool);
     while (multi && !apr_atomic_read32(&w->stopping)) {
         round_t take;
 
-        /* Not before the schema exists: the first child makes it. */
-        if (apr_atomic_read32(&orders_metrics->loaded_generation) == 0) {
-            orders_engine_wait_change(LOOK_AGAIN);
-            continue;
+        /* Not before the schema exists: the first child of the first
+         * generation makes it (and loads the counters, so the first load
+         * says so; a later reload of the counters changes nothing here). */
+        if (!schema) {
+            schema = apr_atomic_read32(&orders_metrics->loaded_generation)
+                     != 0;
+            if (!schema) {
+                orders_engine_wait_change(LOOK_AGAIN);
+                continue;
+            }
         }
         take.holder = w->holder;
         take.now = apr_time_now();
@@ -289,7 +295,12 @@ apr_status_t orders_webhook_start(struct orders_webhook_t **out,
     w->engine = e;
     w->conf = orders_server_settings(s);
     w->holder = orders_engine_holder(e);
-    w->pool = pchild;
+    /* Made here, not on the thread: pchild's other users go on at once,
+     * and a pool is not safe to use from two threads. */
+    rv = apr_pool_create(&w->pool, pchild);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     /* Not thread-safe, and once per process: here, before any thread. */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         return APR_EGENERAL;

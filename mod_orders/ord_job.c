@@ -55,11 +55,6 @@ ord_job_end_e ord_job_end(const ord_order_job_t *job)
     return job->end;
 }
 
-const char *ord_job_order_id(const ord_order_job_t *job)
-{
-    return job->order_id;
-}
-
 void *ord_job_owner(const ord_order_job_t *job)
 {
     return job->owner;

@@ -124,7 +124,6 @@ apr_interval_time_t ord_job_answer(ord_order_job_t *job, apr_status_t rv);
 
 ord_job_state_e ord_job_state(const ord_order_job_t *job);
 ord_job_end_e ord_job_end(const ord_order_job_t *job);
-const char *ord_job_order_id(const ord_order_job_t *job);
 void *ord_job_owner(const ord_order_job_t *job);
 
 #endif /* ORD_JOB_H */
