@@ -6,11 +6,13 @@
  *
  * Nothing here runs on a request or job thread: a receiver that hangs
  * holds this thread's transfers (each cut off at OrdersWebhookTimeout) and
- * nothing else.  Which events a child sends is decided by a lease in the
- * database, taken through the child's writer, so with several children and
- * servers each event is sent by one of them at a time; a child that dies
- * mid-attempt leaves its lease to run out, and the event is sent again
- * (at least once: a receiver deduplicates by webhook-id).
+ * nothing else.  Each round reads the due events on a mod_dbd connection
+ * (walking the backlog takes no write lock), then takes them through the
+ * child's writer with a lease in the database, one conditional UPDATE each,
+ * so with several children and servers each event is sent by one of them at
+ * a time; a child that dies mid-attempt leaves its lease to run out, and
+ * the event is sent again (at least once: a receiver deduplicates by
+ * webhook-id).  Outcomes are counted in /metrics once their rows say so.
  */
 #include <curl/curl.h>
 
@@ -26,11 +28,15 @@
 
 APLOG_USE_MODULE(orders);
 
-#define DELIVERY_INFLIGHT 8
+#define DELIVERY_INFLIGHT 32
 /* A lease covers the attempt and this much more. */
 #define LEASE_SLACK       apr_time_from_sec(5)
 /* How often the thread looks for due events when nothing wakes it. */
 #define LOOK_AGAIN        apr_time_from_msec(250)
+/* How often, at most, it reads the backlog for /metrics: one COUNT on the
+ * partial index of the pending events, so that /metrics follows the
+ * deliveries closely without a query of its own. */
+#define BACKLOG_EVERY     apr_time_from_msec(250)
 #define ORDERS_VERSION    "0.3"
 
 struct orders_webhook_t {
@@ -55,38 +61,56 @@ typedef struct {
 /* The outcome of one attempt, as its row will say. */
 typedef struct {
     apr_int64_t seq;
+    ord_webhook_verdict_e verdict;
     const char *state;
     int status;
     apr_time_t next_attempt;
+    int recorded;       /* the row took it: our lease still held */
 } done_t;
 
-/* One round of the thread through the writer: the events it takes (under
- * its lease, until `lease_until`), then the outcomes of their attempts. */
+/* One round of the thread: the due events it read, those of them it took
+ * through the writer (under its lease, until `lease_until`), then the
+ * outcomes of their attempts. */
 typedef struct {
     const char *holder;
     apr_time_t now, lease_until;
-    int taken;
+    apr_array_header_t *due;    /* const ord_event_t *, as read */
+    apr_array_header_t *taken;  /* const ord_event_t * */
     apr_array_header_t *done;   /* done_t */
 } round_t;
 
 static apr_status_t write_take(ord_db_t *c, apr_pool_t *p, void *arg)
 {
     round_t *r = arg;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
 
-    return ord_store_deliveries_take(c, p, r->holder, r->now, r->lease_until,
-                                     DELIVERY_INFLIGHT, &r->taken);
+    /* From the start each time: the writer may run a batch again. */
+    apr_array_clear(r->taken);
+    for (i = 0; rv == APR_SUCCESS && i < r->due->nelts; i++) {
+        const ord_event_t *e = APR_ARRAY_IDX(r->due, i, const ord_event_t *);
+        int taken = 0;
+        rv = ord_store_delivery_take(c, p, e->cursor.seq, e->attempts,
+                                     r->holder, r->now, r->lease_until,
+                                     &taken);
+        if (rv == APR_SUCCESS && taken) {
+            APR_ARRAY_PUSH(r->taken, const ord_event_t *) = e;
+        }
+    }
+    return rv;
 }
 
 static apr_status_t write_done(ord_db_t *c, apr_pool_t *p, void *arg)
 {
     round_t *r = arg;
     apr_status_t rv = APR_SUCCESS;
-    int i, changed = 0;
+    int i;
 
     for (i = 0; rv == APR_SUCCESS && i < r->done->nelts; i++) {
         done_t *d = &APR_ARRAY_IDX(r->done, i, done_t);
         rv = ord_store_delivery_done(c, p, d->seq, r->holder, d->state,
-                                     d->status, d->next_attempt, &changed);
+                                     d->status, d->next_attempt,
+                                     &d->recorded);
     }
     return rv;
 }
@@ -170,6 +194,7 @@ static void judge(struct orders_webhook_t *w, attempt_t *a, CURLcode result,
     ord_webhook_judge(&w->conf.webhook_retry, a->event->attempts + 1,
                       (int)status, a->retry_after, now, random, &out);
     d->seq = a->event->cursor.seq;
+    d->verdict = out.verdict;
     d->status = (int)status;
     d->next_attempt = now + out.delay;
     d->state = out.verdict == ORD_WEBHOOK_DELIVERED ? "delivered"
@@ -181,30 +206,15 @@ static void judge(struct orders_webhook_t *w, attempt_t *a, CURLcode result,
                  ord_webhook_verdict_name(out.verdict));
 }
 
-/* Sends what this child holds now, all at once, and records the outcomes;
- * the number of events sent. */
-static int send_held(struct orders_webhook_t *w, CURLM *multi, apr_pool_t *p)
+/* Sends the events of r->taken all at once and records the outcomes. */
+static void send_taken(struct orders_webhook_t *w, CURLM *multi, round_t *r,
+                       apr_pool_t *p)
 {
-    apr_array_header_t *held = NULL, *done;
-    round_t done_round;
+    apr_array_header_t *held = r->taken;
     attempt_t *attempts;
-    ord_db_t conn;
-    ap_dbd_t *dbd = ap_dbd_open(p, w->s);
     CURLMsg *msg;
     int i, running = 0, left;
-    apr_status_t rv = APR_EGENERAL;
 
-    if (!dbd) {
-        return 0;
-    }
-    if (orders_store_conn(dbd, &conn) == APR_SUCCESS) {
-        rv = ord_store_deliveries_held(&conn, p, w->holder, apr_time_now(),
-                                       &held);
-    }
-    ap_dbd_close(w->s, dbd);
-    if (rv != APR_SUCCESS || held->nelts == 0) {
-        return 0;
-    }
     attempts = apr_pcalloc(p, held->nelts * sizeof(*attempts));
     for (i = 0; i < held->nelts; i++) {
         attempts[i].event = APR_ARRAY_IDX(held, i, const ord_event_t *);
@@ -213,7 +223,7 @@ static int send_held(struct orders_webhook_t *w, CURLM *multi, apr_pool_t *p)
             curl_multi_add_handle(multi, attempts[i].curl);
         }
     }
-    done = apr_array_make(p, held->nelts, sizeof(done_t));
+    r->done = apr_array_make(p, held->nelts, sizeof(done_t));
     do {
         curl_multi_perform(multi, &running);
         while ((msg = curl_multi_info_read(multi, &left))) {
@@ -222,7 +232,7 @@ static int send_held(struct orders_webhook_t *w, CURLM *multi, apr_pool_t *p)
                 continue;
             }
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&a);
-            judge(w, a, msg->data.result, apr_array_push(done));
+            judge(w, a, msg->data.result, apr_array_push(r->done));
             curl_multi_remove_handle(multi, a->curl);
         }
         if (running) {
@@ -236,12 +246,57 @@ static int send_held(struct orders_webhook_t *w, CURLM *multi, apr_pool_t *p)
         }
         curl_slist_free_all(attempts[i].headers);
     }
-    done_round.holder = w->holder;
-    done_round.done = done;
-    if (done->nelts > 0) {
-        orders_engine_write(w->engine, write_done, &done_round);
+    /* Counted once committed, and only those whose row took them: an
+     * outcome that did not land is sent and counted again later. */
+    if (r->done->nelts > 0
+        && orders_engine_write(w->engine, write_done, r) == APR_SUCCESS) {
+        for (i = 0; i < r->done->nelts; i++) {
+            done_t *d = &APR_ARRAY_IDX(r->done, i, done_t);
+            if (d->recorded) {
+                ord_metrics_delivery(orders_metrics, d->verdict);
+            }
+        }
     }
-    return done->nelts;
+}
+
+/* The events due now, read on a connection of mod_dbd's (no write lock
+ * while it walks the backlog); none when the database does not answer. */
+static apr_array_header_t *read_due(struct orders_webhook_t *w,
+                                    apr_time_t now, apr_pool_t *p)
+{
+    apr_array_header_t *due = NULL;
+    ap_dbd_t *dbd = ap_dbd_open(p, w->s);
+    ord_db_t conn;
+
+    if (!dbd) {
+        return NULL;
+    }
+    if (orders_store_conn(dbd, &conn) != APR_SUCCESS
+        || ord_store_deliveries_due(&conn, p, now, DELIVERY_INFLIGHT, &due)
+           != APR_SUCCESS) {
+        due = NULL;
+    }
+    ap_dbd_close(w->s, dbd);
+    return due;
+}
+
+/* Publishes the delivery backlog for /metrics. */
+static void read_backlog(struct orders_webhook_t *w, apr_pool_t *p)
+{
+    ap_dbd_t *dbd = ap_dbd_open(p, w->s);
+    ord_db_t conn;
+    apr_uint64_t pending = 0;
+    apr_time_t oldest_at = 0;
+
+    if (!dbd) {
+        return;
+    }
+    if (orders_store_conn(dbd, &conn) == APR_SUCCESS
+        && ord_store_deliveries_backlog(&conn, p, &pending, &oldest_at)
+           == APR_SUCCESS) {
+        ord_metrics_delivery_backlog(orders_metrics, pending, oldest_at);
+    }
+    ap_dbd_close(w->s, dbd);
 }
 
 static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)
@@ -249,10 +304,11 @@ static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)
     struct orders_webhook_t *w = data;
     CURLM *multi = curl_multi_init();
     apr_pool_t *p = w->pool;
+    apr_time_t backlog_read = 0;
     int schema = 0;
 
     while (multi && !apr_atomic_read32(&w->stopping)) {
-        round_t take;
+        round_t round;
 
         /* Not before the schema exists: the first child of the first
          * generation makes it (and loads the counters, so the first load
@@ -265,15 +321,25 @@ static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)
                 continue;
             }
         }
-        take.holder = w->holder;
-        take.now = apr_time_now();
-        take.lease_until = take.now + w->conf.webhook_timeout + LEASE_SLACK;
-        take.taken = 0;
-        if (orders_engine_write(w->engine, write_take, &take) == APR_SUCCESS
-            && take.taken > 0) {
-            send_held(w, multi, p);
+        round.holder = w->holder;
+        round.now = apr_time_now();
+        if (round.now - backlog_read >= BACKLOG_EVERY) {
+            read_backlog(w, p);
+            backlog_read = round.now;
+        }
+        round.lease_until = round.now + w->conf.webhook_timeout
+                            + LEASE_SLACK;
+        round.due = read_due(w, round.now, p);
+        round.taken = apr_array_make(p, DELIVERY_INFLIGHT,
+                                     sizeof(const ord_event_t *));
+        if (round.due && round.due->nelts > 0
+            && orders_engine_write(w->engine, write_take, &round)
+               == APR_SUCCESS
+            && round.taken->nelts > 0) {
+            send_taken(w, multi, &round, p);
         }
         else {
+            /* Nothing due, or another child or server took it first. */
             orders_engine_wait_change(LOOK_AGAIN);
         }
         apr_pool_clear(p);

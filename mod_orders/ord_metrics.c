@@ -90,6 +90,32 @@ void ord_metrics_cancelled(ord_metrics_t *m)
     apr_atomic_inc64(&m->count[ORD_CANCELLED]);
 }
 
+void ord_metrics_delivery(ord_metrics_t *m, ord_webhook_verdict_e verdict)
+{
+    switch (verdict) {
+    case ORD_WEBHOOK_DELIVERED:
+        apr_atomic_inc64(&m->webhooks.delivered);
+        break;
+    case ORD_WEBHOOK_RETRY:
+        apr_atomic_inc64(&m->webhooks.retried);
+        break;
+    case ORD_WEBHOOK_GIVE_UP:
+        apr_atomic_inc64(&m->webhooks.failed);
+        break;
+    }
+}
+
+void ord_metrics_delivery_backlog(ord_metrics_t *m, apr_uint64_t pending,
+                                  apr_time_t oldest_at)
+{
+    /* Two stores, not one: a reader between them sees the new count with
+     * the old time for a moment, which the next read puts right. */
+    apr_atomic_set64(&m->webhooks.pending, pending);
+    apr_atomic_set64(&m->webhooks.oldest_pending_at,
+                     pending > 0 && oldest_at > 0 ? (apr_uint64_t)oldest_at
+                                                  : 0);
+}
+
 /* Polling step while a reload runs or waits: reloads are rare and short. */
 #define RELOAD_POLL apr_time_from_msec(1)
 
@@ -204,6 +230,7 @@ void ord_metrics_slot_release(ord_metrics_slot_t *slot)
 void ord_metrics_read(ord_metrics_t *m, ord_pid_alive_fn *alive,
                       apr_time_t now, ord_metrics_snapshot_t *s)
 {
+    apr_uint64_t oldest;
     apr_uint32_t i;
     int st;
 
@@ -226,6 +253,14 @@ void ord_metrics_read(ord_metrics_t *m, ord_pid_alive_fn *alive,
         }
     }
     s->uptime_seconds = apr_time_sec(now - m->started_at);
+    s->webhooks.delivered = apr_atomic_read64(&m->webhooks.delivered);
+    s->webhooks.failed = apr_atomic_read64(&m->webhooks.failed);
+    s->webhooks.retried = apr_atomic_read64(&m->webhooks.retried);
+    s->webhooks.pending = apr_atomic_read64(&m->webhooks.pending);
+    oldest = apr_atomic_read64(&m->webhooks.oldest_pending_at);
+    s->webhooks.oldest_pending_us =
+        oldest > 0 && (apr_uint64_t)now > oldest ? (apr_uint64_t)now - oldest
+                                                 : 0;
 }
 
 void ord_metrics_use_totals(ord_metrics_snapshot_t *s,
@@ -240,21 +275,25 @@ void ord_metrics_use_totals(ord_metrics_snapshot_t *s,
 
 /* Seconds with six decimals from integer microseconds: no float on the way
  * to the text. */
+static json_object *seconds(apr_pool_t *p, apr_uint64_t us)
+{
+    return json_object_new_double_s(
+        (double)us / APR_USEC_PER_SEC,
+        apr_psprintf(p, "%" APR_UINT64_T_FMT ".%06" APR_UINT64_T_FMT,
+                     us / APR_USEC_PER_SEC, us % APR_USEC_PER_SEC));
+}
+
 static json_object *average_seconds(apr_pool_t *p, apr_uint64_t sum_us,
                                     apr_uint64_t n)
 {
-    apr_uint64_t avg = n ? sum_us / n : 0;
-
-    return json_object_new_double_s(
-        (double)avg / APR_USEC_PER_SEC,
-        apr_psprintf(p, "%" APR_UINT64_T_FMT ".%06" APR_UINT64_T_FMT,
-                     avg / APR_USEC_PER_SEC, avg % APR_USEC_PER_SEC));
+    return seconds(p, n ? sum_us / n : 0);
 }
 
 const char *ord_metrics_json(apr_pool_t *p, const ord_metrics_snapshot_t *s)
 {
     json_object *obj = json_object_new_object();
     json_object *counts = json_object_new_object();
+    json_object *hooks = json_object_new_object();
     apr_uint64_t total = 0;
     const char *out;
     int st;
@@ -280,6 +319,17 @@ const char *ord_metrics_json(apr_pool_t *p, const ord_metrics_snapshot_t *s)
                            json_object_new_uint64(s->workers_busy));
     json_object_object_add(obj, "uptime_seconds",
                            json_object_new_int64(s->uptime_seconds));
+    json_object_object_add(hooks, "delivered",
+                           json_object_new_uint64(s->webhooks.delivered));
+    json_object_object_add(hooks, "failed",
+                           json_object_new_uint64(s->webhooks.failed));
+    json_object_object_add(hooks, "retried",
+                           json_object_new_uint64(s->webhooks.retried));
+    json_object_object_add(hooks, "pending",
+                           json_object_new_uint64(s->webhooks.pending));
+    json_object_object_add(hooks, "oldest_pending_seconds",
+                           seconds(p, s->webhooks.oldest_pending_us));
+    json_object_object_add(obj, "webhooks", hooks);
     out = apr_pstrdup(p, json_object_to_json_string_ext(
                              obj, JSON_C_TO_STRING_PLAIN));
     json_object_put(obj);

@@ -29,6 +29,7 @@
 #include <apr_tables.h>
 
 #include "ord_totals.h"
+#include "ord_webhook.h"
 
 typedef struct {
     volatile apr_uint32_t pid;      /* 0: free */
@@ -36,11 +37,25 @@ typedef struct {
     ord_queue_gauges_t gauges;
 } ord_metrics_slot_t;
 
+/* The webhook figures of GET /metrics.  The counters are this server's
+ * attempts since its start (they survive graceful restarts, as the shared
+ * memory does); the backlog is what a delivery thread last read from the
+ * database between its rounds, and so the same for every server sharing
+ * it. */
+typedef struct {
+    volatile apr_uint64_t delivered;    /* events answered 2xx */
+    volatile apr_uint64_t failed;       /* events given up */
+    volatile apr_uint64_t retried;      /* attempts to be tried again */
+    volatile apr_uint64_t pending;      /* events not yet delivered */
+    volatile apr_uint64_t oldest_pending_at;  /* its time; 0: none */
+} ord_metrics_webhooks_t;
+
 typedef struct {
     volatile apr_uint64_t count[ORD_STATUS_COUNT];
     volatile apr_uint64_t processing_us_sum;     /* over Completed */
     volatile apr_uint64_t from_creation_us_sum;  /* over Completed */
     volatile apr_uint64_t processing_buckets[ORD_PROCESSING_BUCKETS];
+    ord_metrics_webhooks_t webhooks;
     volatile apr_uint32_t loaded_generation;     /* generation + 1; 0: none */
     volatile apr_uint32_t reloader;              /* pid reloading; 0: none */
     apr_uint32_t nslots;
@@ -60,6 +75,10 @@ typedef struct {
     apr_uint64_t queue_depth;
     apr_uint64_t workers_busy;
     apr_int64_t uptime_seconds;
+    struct {
+        apr_uint64_t delivered, failed, retried, pending;
+        apr_uint64_t oldest_pending_us;     /* its age at the read */
+    } webhooks;
 } ord_metrics_snapshot_t;
 
 /* Bytes of a table with `nslots` child slots. */
@@ -77,6 +96,13 @@ void ord_metrics_completed(ord_metrics_t *m, apr_time_t processing_us,
                            apr_time_t from_creation_us);
 /* Pending -> Cancelled. */
 void ord_metrics_cancelled(ord_metrics_t *m);
+
+/* One webhook attempt whose outcome was recorded. */
+void ord_metrics_delivery(ord_metrics_t *m, ord_webhook_verdict_e verdict);
+/* The delivery backlog as just read from the database: `pending` events,
+ * the oldest of them from `oldest_at` (ignored when none). */
+void ord_metrics_delivery_backlog(ord_metrics_t *m, apr_uint64_t pending,
+                                  apr_time_t oldest_at);
 
 /* Brackets one transition (its commit and its counter update); waits while
  * a live process reloads the table.  A NULL slot (no engine in this child)
@@ -111,7 +137,7 @@ void ord_metrics_read(ord_metrics_t *m, ord_pid_alive_fn *alive,
 void ord_metrics_use_totals(ord_metrics_snapshot_t *s,
                             const ord_store_totals_t *totals);
 
-/* The JSON of API.md section 4. */
+/* The JSON of API.md section 4, and section 6's "webhooks" member. */
 const char *ord_metrics_json(apr_pool_t *p, const ord_metrics_snapshot_t *s);
 
 /* ord_metrics_json with two more members (?order_ids=true):

@@ -58,6 +58,26 @@ const char *ord_prometheus_text(apr_pool_t *p, const ord_metrics_snapshot_t *s)
 {
     apr_array_header_t *out = apr_array_make(p, 48, sizeof(const char *));
     apr_uint64_t total = 0, cumulative = 0;
+    const struct {
+        const char *name, *type, *help, *value;
+    } hooks[] = {
+        { "mod_orders_webhooks_delivered_total", "counter",
+          "Webhook events this server delivered (answered 2xx).",
+          u64(p, s->webhooks.delivered) },
+        { "mod_orders_webhooks_failed_total", "counter",
+          "Webhook events this server gave up (410, or the last attempt "
+          "failed).", u64(p, s->webhooks.failed) },
+        { "mod_orders_webhooks_retried_total", "counter",
+          "Webhook attempts of this server that failed and are tried again.",
+          u64(p, s->webhooks.retried) },
+        { "mod_orders_webhooks_pending", "gauge",
+          "Webhook events not yet delivered nor given up, in the database.",
+          u64(p, s->webhooks.pending) },
+        { "mod_orders_webhooks_oldest_pending_seconds", "gauge",
+          "Age of the oldest webhook event not yet delivered nor given up; "
+          "0 when there is none.",
+          ord_prometheus_seconds(p, s->webhooks.oldest_pending_us) },
+    };
     int i;
 
     family(out, "mod_orders_orders", "gauge",
@@ -110,6 +130,11 @@ const char *ord_prometheus_text(apr_pool_t *p, const ord_metrics_snapshot_t *s)
     sample(out, "mod_orders_uptime_seconds", NULL,
            apr_psprintf(p, "%" APR_INT64_T_FMT,
                         s->uptime_seconds > 0 ? s->uptime_seconds : 0));
+
+    for (i = 0; i < (int)(sizeof(hooks) / sizeof(hooks[0])); i++) {
+        family(out, hooks[i].name, hooks[i].type, hooks[i].help);
+        sample(out, hooks[i].name, NULL, hooks[i].value);
+    }
     return apr_array_pstrcat(p, out, '\0');
 }
 

@@ -32,6 +32,12 @@
  *                                         seconds, _count = the +Inf bucket)
  *   mod_orders_queue_depth, mod_orders_workers_busy,
  *   mod_orders_uptime_seconds             gauges
+ *   mod_orders_webhooks_delivered_total, _failed_total, _retried_total
+ *                                         counters of this server's
+ *                                         webhook attempts
+ *   mod_orders_webhooks_pending,
+ *   mod_orders_webhooks_oldest_pending_seconds
+ *                                         gauges of the delivery backlog
  * Each family with its # HELP and # TYPE lines; lines end in "\n". */
 const char *ord_prometheus_text(apr_pool_t *p,
                                 const ord_metrics_snapshot_t *s);

@@ -151,20 +151,31 @@ apr_status_t ord_store_events_removed(ord_db_t *c, apr_pool_t *p,
 apr_status_t ord_store_events_expire(ord_db_t *c, apr_pool_t *p,
                                      apr_time_t before, int *removed);
 
-/* Webhook deliveries (ord_store_deliver.c).  Takes for `holder`, until
- * `lease_until`, up to `max` events whose delivery is pending and due at
- * `now`, whose lease (if any) ran out, and that have no earlier pending
- * event of the same order (an order's events go out in order): *taken of
- * them.  In the writer's transaction. */
-apr_status_t ord_store_deliveries_take(ord_db_t *c, apr_pool_t *p,
-                                       const char *holder, apr_time_t now,
-                                       apr_time_t lease_until, int max,
-                                       int *taken);
+/* Webhook deliveries.  Up to `max` events whose delivery is due at `now`:
+ * pending, due, nobody's lease on them running, and no earlier event of
+ * their order still pending (an order's events go out in order); oldest
+ * first (ord_event_t *, attempts set).  A plain read (ord_store_read.c), so
+ * that walking a long backlog holds no write lock; taking one is
+ * ord_store_delivery_take. */
+apr_status_t ord_store_deliveries_due(ord_db_t *c, apr_pool_t *p,
+                                      apr_time_t now, int max,
+                                      apr_array_header_t **events);
 
-/* The events `holder` holds now (ord_event_t *, attempts set). */
-apr_status_t ord_store_deliveries_held(ord_db_t *c, apr_pool_t *p,
-                                       const char *holder, apr_time_t now,
-                                       apr_array_header_t **events);
+/* Takes event `seq` for `holder` until `lease_until`, if it is still as
+ * ord_store_deliveries_due read it: pending, after `attempts` attempts, and
+ * nobody's lease on it running at `now` (so that with several servers one
+ * of them takes it): *taken 1 when it did.  In the writer's transaction
+ * (ord_store_deliver.c, like what follows). */
+apr_status_t ord_store_delivery_take(ord_db_t *c, apr_pool_t *p,
+                                     apr_int64_t seq, int attempts,
+                                     const char *holder, apr_time_t now,
+                                     apr_time_t lease_until, int *taken);
+
+/* The events whose delivery is pending (due or not): *pending of them, the
+ * oldest written at *oldest_at (0 when none). */
+apr_status_t ord_store_deliveries_backlog(ord_db_t *c, apr_pool_t *p,
+                                          apr_uint64_t *pending,
+                                          apr_time_t *oldest_at);
 
 /* The outcome of one attempt at event `seq`, while `holder` holds it:
  * `state` "delivered", "pending" (again at `next_attempt`) or "failed",

@@ -14,17 +14,7 @@
 
 static const char sql_take[] =
     "UPDATE order_events SET lease_holder = %s, lease_until_us = %lld "
-    "WHERE seq IN (SELECT e.seq FROM order_events e "
-    "WHERE e.delivery = 'pending' AND e.next_attempt_us <= %lld "
-    "AND (e.lease_until_us IS NULL OR e.lease_until_us < %lld) "
-    "AND NOT EXISTS (SELECT 1 FROM order_events b WHERE b.order_id = "
-    "e.order_id AND b.delivery = 'pending' AND b.seq < e.seq) "
-    "ORDER BY e.seq LIMIT %d) "
-    /* Again on the row itself: PostgreSQL checks these once more on the
-     * newest version of a row another server took meanwhile (the
-     * subquery is not run again), so that two servers never both take
-     * one event. */
-    "AND delivery = 'pending' "
+    "WHERE seq = %lld AND delivery = 'pending' AND attempts = %d "
     "AND (lease_until_us IS NULL OR lease_until_us < %lld)";
 
 static const char sql_done[] =
@@ -32,19 +22,19 @@ static const char sql_done[] =
     "last_status = %d, next_attempt_us = %lld, lease_holder = NULL, "
     "lease_until_us = NULL WHERE seq = %lld AND lease_holder = %s";
 
-apr_status_t ord_store_deliveries_take(ord_db_t *c, apr_pool_t *p,
-                                       const char *holder, apr_time_t now,
-                                       apr_time_t lease_until, int max,
-                                       int *taken)
+apr_status_t ord_store_delivery_take(ord_db_t *c, apr_pool_t *p,
+                                     apr_int64_t seq, int attempts,
+                                     const char *holder, apr_time_t now,
+                                     apr_time_t lease_until, int *taken)
 {
-    const char *now_text = int64_text(p, now);
-    const char *args[] = { holder, int64_text(p, lease_until), now_text,
-                           now_text, apr_itoa(p, max), now_text };
+    const char *args[] = { holder, int64_text(p, lease_until),
+                           int64_text(p, seq), apr_itoa(p, attempts),
+                           int64_text(p, now) };
     int nrows = 0;
-    apr_status_t rv = ord_db_exec(c, p, sql_take, args, 6, &nrows);
+    apr_status_t rv = ord_db_exec(c, p, sql_take, args, 5, &nrows);
 
     if (rv == APR_SUCCESS) {
-        *taken = nrows;
+        *taken = nrows == 1;
     }
     return rv;
 }

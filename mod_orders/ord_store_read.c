@@ -350,16 +350,21 @@ apr_status_t ord_store_events(ord_db_t *c, apr_pool_t *p,
 
 /* The events this holder's lease covers, oldest first, with their
  * attempts so far (in e->attempts). */
-apr_status_t ord_store_deliveries_held(ord_db_t *c, apr_pool_t *p,
-                                       const char *holder, apr_time_t now,
-                                       apr_array_header_t **events)
+apr_status_t ord_store_deliveries_due(ord_db_t *c, apr_pool_t *p,
+                                      apr_time_t now, int max,
+                                      apr_array_header_t **events)
 {
+    /* Walks order_events_pending in order, stopping at `max`. */
     static const char sql[] =
-        FEED_SELECT "e.delivery = 'pending' AND e.lease_holder = %s "
-        "AND e.lease_until_us >= %lld ORDER BY e.seq";
-    const char *args[] = { holder, int64_text(p, now) };
+        FEED_SELECT "e.delivery = 'pending' AND e.next_attempt_us <= %lld "
+        "AND (e.lease_until_us IS NULL OR e.lease_until_us < %lld) "
+        "AND NOT EXISTS (SELECT 1 FROM order_events b WHERE b.order_id = "
+        "e.order_id AND b.delivery = 'pending' AND b.seq < e.seq) "
+        "ORDER BY e.seq LIMIT %d";
+    const char *now_text = int64_text(p, now);
+    const char *args[] = { now_text, now_text, apr_itoa(p, max) };
     apr_array_header_t *rows, *out;
-    apr_status_t rv = ord_db_select(c, p, sql, args, 2, FEED_COLUMNS, &rows);
+    apr_status_t rv = ord_db_select(c, p, sql, args, 3, FEED_COLUMNS, &rows);
     int i;
 
     if (rv != APR_SUCCESS) {
@@ -375,6 +380,33 @@ apr_status_t ord_store_deliveries_held(ord_db_t *c, apr_pool_t *p,
         APR_ARRAY_PUSH(out, ord_event_t *) = e;
     }
     *events = out;
+    return APR_SUCCESS;
+}
+
+apr_status_t ord_store_deliveries_backlog(ord_db_t *c, apr_pool_t *p,
+                                          apr_uint64_t *pending,
+                                          apr_time_t *oldest_at)
+{
+    /* Both on order_events_pending alone; the first pending event stands
+     * for the oldest (sequence order is write order within a server, and
+     * within a transaction's length across servers). */
+    static const char sql[] =
+        "SELECT (SELECT COUNT(*) FROM order_events WHERE delivery = "
+        "'pending'), (SELECT updated_us FROM order_events WHERE delivery = "
+        "'pending' ORDER BY seq LIMIT 1)";
+    apr_array_header_t *rows;
+    const char **col;
+    apr_status_t rv = ord_db_select(c, p, sql, NULL, 0, 2, &rows);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (rows->nelts != 1) {
+        return APR_EGENERAL;
+    }
+    col = APR_ARRAY_IDX(rows, 0, const char **);
+    *pending = (apr_uint64_t)text_int64(col[0]);
+    *oldest_at = text_int64(col[1]);
     return APR_SUCCESS;
 }
 

@@ -10,12 +10,18 @@ DURATION seconds after a warm-up.  Every figure is also given as a ratio to
 (a) at the same number of connections.  Then: the time for 1,000 orders
 placed at once to all reach Completed, /metrics latency with 10^3 and 10^6
 orders stored, and the children's resident memory before and after 10^6
-orders.  Writes tests/bench/RESULTS.md.
+orders.  Last, POST at 100 connections on three servers of their own, each
+against its static file: the module of BENCH_BASE (the code before the
+events outbox), today's (every transition also writes its event), and
+today's with a webhook to a fast receiver on loopback (receiver.py).
+Writes tests/bench/RESULTS.md.
 """
 import datetime
 import os
 import platform
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +39,10 @@ PACE_MS = 500           # 1,000 paced connections offer about 2,000 req/s
 CHUNK = 10000           # orders per populate request in the memory phase
 WARM_POPULATES = 8      # before the first memory reading
 POPULATE = "<Location /orders>\n    OrdersPopulate On\n</Location>\n"
+# The last commit before the events outbox (issue 10's structure).
+BASE = os.environ.get("BENCH_BASE", "d9d13b2")
+TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 def wrk(server, path, conns, seconds, script=None, pace_ms=0):
@@ -87,6 +97,100 @@ def populate(server, total, batch, chunk=100000):
         assert r.status == 201, r
         left -= take
         n += 1
+
+
+def base_module():
+    """The module of BASE, built apart under build/ from `git archive`
+    (None, with the reason, when that cannot be done here)."""
+    where = os.path.join(TOP, "build", f"bench-base-{BASE}")
+    module = os.path.join(where, "mod_orders", ".libs", "mod_orders.so")
+    if os.path.exists(module):
+        return module, None
+    shutil.rmtree(where, ignore_errors=True)
+    os.makedirs(where)
+    archive = subprocess.run(["git", "-C", TOP, "archive", BASE], capture_output=True)
+    if archive.returncode != 0:
+        return None, f"git archive {BASE}: {archive.stderr.decode().strip()}"
+    subprocess.run(["tar", "-x", "-C", where], input=archive.stdout, check=True)
+    built = subprocess.run(["make", "-C", where, "all"], capture_output=True, text=True)
+    if built.returncode != 0:
+        return None, f"building {BASE} failed: {built.stdout[-500:]}{built.stderr[-500:]}"
+    return module, None
+
+
+def start_receiver():
+    """receiver.py on a free loopback port, once it accepts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "receiver.py"), str(port)],
+                            stdout=subprocess.PIPE, text=True)
+
+    def accepts():
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return True
+        except OSError:
+            return False
+    wait_for(accepts, 10, what="the receiver")
+    return proc, port
+
+
+def stop_receiver(proc):
+    """Stops it by its PID; what it received."""
+    proc.terminate()
+    out, _ = proc.communicate(10)
+    return int(out.strip() or 0)
+
+
+def events_phase(pg, rows, notes):
+    """POST before the outbox, with it, and with a webhook, each against
+    the static file of its own server, in this run."""
+    module, why = base_module()
+    if module is None:
+        notes.append(f"POST before the outbox: not measured ({why}).")
+    receiver, port = start_receiver()
+    hook = (f"OrdersWebhookURL http://127.0.0.1:{port}/hooks\n"
+            f"OrdersWebhookSecret {SECRET}\nOrdersWebhookTimeout 2\n")
+    variants = [(f"before the outbox ({BASE})", module, ""),
+                ("events on, no webhook", None, ""),
+                ("events on, webhook to a local receiver", None, hook)]
+    try:
+        for label, with_module, conf in variants:
+            if label.startswith("before") and with_module is None:
+                continue
+            s = Server(driver=DB, pg=pg, processing_time="2", recovery_interval="10",
+                       extra_conf=conf)
+            s.env["ORDERS_LOGLEVEL"] = "warn"
+            if with_module:
+                s.env["ORDERS_MODULE"] = with_module
+            s.render()
+            try:
+                s.start()
+                wrk(s, "/static.txt", 100, 2)
+                static = wrk(s, "/static.txt", 100, DURATION)
+                wrk(s, "/orders", 100, 2, "post_order.lua")
+                sent = s.metrics().get("webhooks", {}).get("delivered", 0)
+                post = wrk(s, "/orders", 100, DURATION, "post_order.lua")
+                figures = s.metrics().get("webhooks")
+                for name, res in ((f"static file ({label})", static),
+                                  (f"POST /orders, {label}", post)):
+                    res.update(name=name, conns=100, ratio=res["rps"] / static["rps"])
+                    rows.append(res)
+                    print(f"{name:60} {res['rps']:9.0f} req/s  p99 {res['p99']:8.2f} ms  "
+                          f"ratio {res['ratio']:.2f}", flush=True)
+                if conf:
+                    notes.append(
+                        f"With the webhook: {figures['delivered'] - sent:,} events delivered "
+                        f"while POST ran for {DURATION} s "
+                        f"({(figures['delivered'] - sent) / DURATION:.0f}/s),"
+                        f" {figures['pending']:,} pending at its end, the oldest "
+                        f"{figures['oldest_pending_seconds']:.1f} s old.")
+            finally:
+                s.cleanup()
+    finally:
+        received = stop_receiver(receiver)
+    notes.append(f"The receiver answered {received:,} deliveries 204 in all.")
 
 
 def main():
@@ -205,6 +309,8 @@ def main():
                          f"({(after - before) * 100 / before:+.1f} % in all).")
         finally:
             big.cleanup()
+
+        events_phase(pg, rows, notes)
     finally:
         server.cleanup()
         if pg:
@@ -232,7 +338,9 @@ def write_results(rows, notes):
         section.append(f"| {r['name']} | {r['conns']} | {r['rps']:.0f} | {r['p50']:.2f} | "
                        f"{r['p99']:.2f} | {ratio} | {r['non2xx']} |")
     section += [""] + [f"- {n}" for n in notes] + ["", "Commands:", ""]
-    section += [f"    {r['cmd']}" for r in rows[:4] + rows[-2:]] + [marker, ""]
+    shown = rows[:4] + [r for r in rows if "paced" in r["name"]
+                        or r["name"].startswith("POST /orders, ")]
+    section += [f"    {r['cmd']}" for r in shown] + [marker, ""]
     text = "\n".join(section)
     if marker in old:
         start = old.index(marker)

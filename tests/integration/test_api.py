@@ -431,8 +431,13 @@ def test_metrics_shape(server):
     m = assert_json(server.get("/metrics"), 200)
     assert set(m) == {"total_orders", "total_processed", "average_processing_time",
                       "average_processing_time_from_creation", "status_counts",
-                      "queue_depth", "workers_busy", "uptime_seconds"}
+                      "queue_depth", "workers_busy", "uptime_seconds", "webhooks"}
     assert set(m["status_counts"]) == STATUSES
+    assert set(m["webhooks"]) == {"delivered", "failed", "retried", "pending",
+                                  "oldest_pending_seconds"}
+    # No OrdersWebhookURL here: nothing sent, nothing waiting.
+    assert m["webhooks"] == {"delivered": 0, "failed": 0, "retried": 0, "pending": 0,
+                             "oldest_pending_seconds": 0}
     for k in ("total_orders", "total_processed", "queue_depth", "workers_busy",
               "uptime_seconds"):
         assert type(m[k]) is int and m[k] >= 0, (k, m[k])

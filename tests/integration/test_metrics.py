@@ -254,6 +254,11 @@ def test_prometheus_by_format_passes_promtool_and_equals_json_and_db(server):
         "mod_orders_queue_depth": "gauge",
         "mod_orders_workers_busy": "gauge",
         "mod_orders_uptime_seconds": "gauge",
+        "mod_orders_webhooks_delivered_total": "counter",
+        "mod_orders_webhooks_failed_total": "counter",
+        "mod_orders_webhooks_retried_total": "counter",
+        "mod_orders_webhooks_pending": "gauge",
+        "mod_orders_webhooks_oldest_pending_seconds": "gauge",
     }
     assert all(h for _, h in families.values())
     for st in STATUSES:

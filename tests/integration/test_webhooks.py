@@ -14,7 +14,7 @@ import time
 import pytest
 
 from orders_data import order
-from orders_server import free_port, wait_for
+from orders_server import Server, free_port, wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OLD_SECRET = "whsec_" + base64.b64encode(b"an older key of 24 bytes!").decode()
@@ -202,6 +202,12 @@ def test_a_hanging_receiver_does_not_touch_intake_or_processing(fresh, receiver)
     assert intake < 10, intake
 
 
+def webhook_figures_when(server, ok, what, timeout=10):
+    """The "webhooks" figures of /metrics once ok(figures) holds."""
+    return wait_for(lambda: ok(w := server.metrics()["webhooks"]) and w,
+                    timeout, interval=0.2, what=what)
+
+
 def test_a_receiver_down_for_a_while_loses_nothing(fresh):
     port = free_port()
     server = fresh(processing_time="0.1",
@@ -209,17 +215,145 @@ def test_a_receiver_down_for_a_while_loses_nothing(fresh):
     place(server, "down", 5)
     wait_for(lambda: server.db_status_counts()["Completed"] == 5, 20,
              interval=0.1, what="processing")
-    # Connections refused meanwhile: attempts counted, nothing delivered.
+    # Connections refused meanwhile: attempts counted, nothing delivered;
+    # /metrics shows the backlog and its age growing.
     wait_for(lambda: server.sql("SELECT MAX(attempts) AS n FROM order_events")[0]["n"] >= 1,
              10, interval=0.1, what="an attempt")
+    down = webhook_figures_when(
+        server, lambda w: w["pending"] == 15 and w["oldest_pending_seconds"] >= 1,
+        "the backlog in /metrics")
+    assert down["delivered"] == down["failed"] == 0 and down["retried"] >= 1, down
+    oldest = server.sql("SELECT MIN(updated_us) AS at FROM order_events")[0]["at"]
+    assert abs(time.time() - oldest / 1e6 - down["oldest_pending_seconds"]) < 2.5, down
     r = Receiver(port=port)
     try:
         wait_for(lambda: len(r.delivered()) == 15, 30, interval=0.2,
                  what="every event delivered once the receiver is up")
         rows = server.sql("SELECT delivery FROM order_events")
         assert {x["delivery"] for x in rows} == {"delivered"}
+        up = webhook_figures_when(server, lambda w: w["pending"] == 0, "no backlog")
+        assert up["delivered"] == 15 and up["oldest_pending_seconds"] == 0, up
     finally:
         r.stop()
+
+
+def test_metrics_figures_equal_what_the_receiver_saw(fresh, receiver):
+    # By the event's number: a third refused at once (410), a third failing
+    # once (500) then delivered, a third delivered at the first attempt.
+    def answer(msg_id, n):
+        kind = int(msg_id[4:]) % 3
+        return (410, 0, {}) if kind == 0 else (500, 0, {}) if kind == 1 and n == 1 \
+            else (200, 0, {})
+    r = receiver(answer)
+    server = fresh(processing_time="0.1", extra_conf=webhook_conf(r.url())).start()
+    place(server, "count", 8)
+    wait_for(lambda: server.sql("SELECT COUNT(*) AS n FROM order_events "
+                                "WHERE delivery = 'pending'")[0]["n"] == 0
+             and server.db_status_counts()["Completed"] == 8, 30, interval=0.2,
+             what="every event delivered or given up")
+    with r.lock:
+        answered = collections.Counter(c[3] for c in r.calls)
+    assert answered[410] > 0 and answered[500] > 0 and answered[200] > 0, answered
+    assert sum(answered.values()) == answered[410] + answered[500] + answered[200]
+    want = {"delivered": answered[200], "failed": answered[410],
+            "retried": answered[500], "pending": 0,
+            "oldest_pending_seconds": 0}
+    # The backlog is read again within about a second.
+    got = webhook_figures_when(server, lambda w: w["pending"] == 0, "no backlog")
+    assert got == want
+    db = {row["delivery"]: row["n"] for row in server.sql(
+        "SELECT delivery, COUNT(*) AS n FROM order_events GROUP BY delivery")}
+    assert db == {"delivered": want["delivered"], "failed": want["failed"]}
+    text = server.get("/metrics?format=prometheus").body.decode()
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines()
+                   if line.startswith("mod_orders_webhooks_"))
+    assert samples == {
+        "mod_orders_webhooks_delivered_total": str(want["delivered"]),
+        "mod_orders_webhooks_failed_total": str(want["failed"]),
+        "mod_orders_webhooks_retried_total": str(want["retried"]),
+        "mod_orders_webhooks_pending": "0",
+        "mod_orders_webhooks_oldest_pending_seconds": "0",
+    }
+
+
+def first_receipts_in_order(calls):
+    """Each order's events, by the first time the receiver got each."""
+    first = {}
+    for t, headers, body, _ in sorted(calls, key=lambda c: c[0]):
+        first.setdefault(headers["webhook-id"], (t, json.loads(body)))
+    per_order = collections.defaultdict(list)
+    for _, event in sorted(first.values(), key=lambda v: v[0]):
+        per_order[event["order"]["order_id"]].append(event["type"])
+    return per_order
+
+
+def wait_all_delivered(server, orders, what):
+    wait_for(lambda: server.db_status_counts()["Completed"] == orders
+             and server.sql("SELECT COUNT(*) AS n FROM order_events "
+                            "WHERE delivery = 'delivered'")[0]["n"] == 3 * orders,
+             60, interval=0.2, what=what)
+
+
+def assert_at_least_once_duplicates_only_around(r, server, killed_at):
+    """Every event of the table reached the receiver; an event that came
+    more than once had first come before the kill (its outcome died with
+    the child that sent it), and each order's events came in order."""
+    ids = {f"evt_{row['seq']}" for row in server.sql("SELECT seq FROM order_events")}
+    with r.lock:
+        calls = r.calls[:]
+    times = collections.defaultdict(list)
+    for t, headers, _, _ in calls:
+        times[headers["webhook-id"]].append(t)
+    assert set(times) == ids
+    again = {i: ts for i, ts in times.items() if len(ts) > 1}
+    assert all(min(ts) < killed_at for ts in again.values()), again
+    per_order = first_receipts_in_order(calls)
+    assert all(types == COMPLETED for types in per_order.values()), per_order
+    return len(again)
+
+
+@pytest.mark.orders_log("ORD00010")
+def test_sigkill_of_every_child_while_deliveries_are_due(fresh, receiver):
+    r = receiver(lambda i, n: (200, 0.3, {}))     # slow: deliveries in flight
+    server = fresh(processing_time="0.1", extra_conf=webhook_conf(r.url())).start()
+    place(server, "killed", 40)
+    wait_for(lambda: len(r.calls) >= 20, 30, interval=0.05, what="20 deliveries")
+    killed = server.kill_children()
+    killed_at, calls_before = time.monotonic(), len(r.calls)
+    assert calls_before < 120, "every delivery done before the kill"
+    wait_for(lambda: set(server.children()) - set(killed), 20,
+             what="the parent to fork new children")
+    wait_all_delivered(server, 40, "every event delivered after the kill")
+    again = assert_at_least_once_duplicates_only_around(r, server, killed_at)
+    print(f"\n120 events delivered: children killed after {calls_before} calls, "
+          f"{len(r.calls)} in all; {again} events sent again after the kill")
+    assert server.crashes(allow_killed=True) == []
+
+
+@pytest.mark.orders_log("ORD00010", "ORD00013")
+def test_sigkill_of_one_of_two_servers_while_deliveries_are_due(postgres, receiver):
+    r = receiver(lambda i, n: (200, 0.3, {}))
+    dbname = postgres.create_database()
+    a, b = (Server(driver="pgsql", pg=postgres, dbname=dbname, processing_time="0.1",
+                   extra_conf=webhook_conf(r.url())) for _ in range(2))
+    try:
+        a.start()
+        b.start()
+        for i in range(20):
+            assert a.post("/orders", order(f"a-{i}", i)).status == 202
+            assert b.post("/orders", order(f"b-{i}", i)).status == 202
+        wait_for(lambda: len(r.calls) >= 20, 30, interval=0.05, what="20 deliveries")
+        a.kill()
+        killed_at, calls_before = time.monotonic(), len(r.calls)
+        assert calls_before < 120, "every delivery done before the kill"
+        wait_all_delivered(b, 40, "every event delivered through B")
+        again = assert_at_least_once_duplicates_only_around(r, b, killed_at)
+        print(f"\n120 events delivered: A killed after {calls_before} calls, "
+              f"{len(r.calls)} in all; {again} events sent again after the kill")
+        assert b.crashes() == []
+    finally:
+        a.cleanup()
+        b.cleanup()
 
 
 def test_redeliver_queues_a_given_up_event_again(fresh, receiver):

@@ -470,41 +470,119 @@ static void test_read_computes_uptime_in_whole_seconds(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Webhooks                                                            */
+/* ------------------------------------------------------------------ */
+
+/* "delivered failed retried pending oldest_pending_us" read at `now`. */
+static const char *webhooks_at(apr_pool_t *p, ord_metrics_t *m,
+                               apr_time_t now)
+{
+    ord_metrics_snapshot_t s;
+
+    ord_metrics_read(m, fake_alive, now, &s);
+    return apr_psprintf(p, "%" APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
+                        APR_UINT64_T_FMT, s.webhooks.delivered,
+                        s.webhooks.failed, s.webhooks.retried,
+                        s.webhooks.pending, s.webhooks.oldest_pending_us);
+}
+
+static void test_each_verdict_counts_in_its_own_counter(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    ord_metrics_t *m = new_table(p, 2);
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        ord_metrics_delivery(m, ORD_WEBHOOK_DELIVERED);
+    }
+    ord_metrics_delivery(m, ORD_WEBHOOK_GIVE_UP);
+    ord_metrics_delivery(m, ORD_WEBHOOK_RETRY);
+    ord_metrics_delivery(m, ORD_WEBHOOK_RETRY);
+    assert_string_equal(webhooks_at(p, m, T0), "3 1 2 0 0");
+}
+
+typedef struct {
+    const char *name;
+    apr_uint64_t pending;
+    apr_time_t oldest_at, now;
+    const char *want;       /* as webhooks_at spells it */
+} backlog_case_t;
+
+static const char *check_backlog_cases(const unit_ctx_t *c, const void *r)
+{
+    const backlog_case_t *row = r;
+    ord_metrics_t *m = new_table(c->pool, 2);
+    const char *got;
+
+    /* Over an earlier backlog: each publication replaces the last. */
+    ord_metrics_delivery_backlog(m, 99, T0 - APR_USEC_PER_SEC);
+    ord_metrics_delivery_backlog(m, row->pending, row->oldest_at);
+    got = webhooks_at(c->pool, m, row->now);
+    return strcmp(got, row->want) ? apr_psprintf(c->pool, "%s, want %s", got,
+                                                 row->want)
+                                  : NULL;
+}
+
+static const backlog_case_t backlog_cases[] = {
+    { "the oldest's age at the read", 3, T0 - 2500000, T0,
+      "0 0 0 3 2500000" },
+    { "none pending: no age, whatever the time", 0, T0 - 2500000, T0,
+      "0 0 0 0 0" },
+    { "pending without a time (not read): no age", 4, 0, T0,
+      "0 0 0 4 0" },
+    { "an oldest in the future (a clock stepped back): no age", 1,
+      T0 + APR_USEC_PER_SEC, T0, "0 0 0 1 0" },
+};
+
+/* ------------------------------------------------------------------ */
 /* JSON                                                                */
 /* ------------------------------------------------------------------ */
 
 /* The JSON of `s`, which must be exactly the eight fields of API.md
- * section 4, integers where they are integers, spelled as one line:
- * "total_orders total_processed Pending Processing Completed Cancelled
- * average_processing_time average_processing_time_from_creation
- * queue_depth workers_busy uptime_seconds". */
+ * section 4 and section 6's "webhooks", integers where they are integers,
+ * spelled as one line: "total_orders total_processed Pending Processing
+ * Completed Cancelled average_processing_time
+ * average_processing_time_from_creation queue_depth workers_busy
+ * uptime_seconds | delivered failed retried pending
+ * oldest_pending_seconds". */
 static const char *figures(apr_pool_t *p, const ord_metrics_snapshot_t *s)
 {
     json_object *obj = unit_json_parse(p, ord_metrics_json(p, s));
     json_object *counts = unit_json_member(obj, "status_counts");
-    char avg[2][32];    /* C's %g: APR's spells 0.25 ".25" */
+    json_object *hooks = unit_json_member(obj, "webhooks");
+    char avg[3][32];    /* C's %g: APR's spells 0.25 ".25" */
 
     snprintf(avg[0], sizeof(avg[0]), "%.17g",
              unit_json_number(obj, "average_processing_time"));
     snprintf(avg[1], sizeof(avg[1]), "%.17g",
              unit_json_number(obj, "average_processing_time_from_creation"));
+    snprintf(avg[2], sizeof(avg[2]), "%.17g",
+             unit_json_number(hooks, "oldest_pending_seconds"));
     if (!json_object_is_type(obj, json_type_object)
-        || json_object_object_length(obj) != 8
+        || json_object_object_length(obj) != 9
         || !json_object_is_type(counts, json_type_object)
-        || json_object_object_length(counts) != 4) {
-        fail_msg("not the eight fields and four counts: %s",
-                 json_object_to_json_string(obj));
+        || json_object_object_length(counts) != 4
+        || !json_object_is_type(hooks, json_type_object)
+        || json_object_object_length(hooks) != 5) {
+        fail_msg("not the nine fields, four counts and five webhook "
+                 "figures: %s", json_object_to_json_string(obj));
     }
     return apr_psprintf(
         p, "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %"
         APR_INT64_T_FMT " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %s %s %"
-        APR_INT64_T_FMT " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT,
+        APR_INT64_T_FMT " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " | %"
+        APR_INT64_T_FMT " %" APR_INT64_T_FMT " %" APR_INT64_T_FMT " %"
+        APR_INT64_T_FMT " %s",
         unit_json_int(obj, "total_orders"),
         unit_json_int(obj, "total_processed"),
         unit_json_int(counts, "Pending"), unit_json_int(counts, "Processing"),
         unit_json_int(counts, "Completed"), unit_json_int(counts, "Cancelled"),
         avg[0], avg[1], unit_json_int(obj, "queue_depth"), unit_json_int(obj, "workers_busy"),
-        unit_json_int(obj, "uptime_seconds"));
+        unit_json_int(obj, "uptime_seconds"),
+        unit_json_int(hooks, "delivered"), unit_json_int(hooks, "failed"),
+        unit_json_int(hooks, "retried"), unit_json_int(hooks, "pending"),
+        avg[2]);
 }
 
 /* Snapshots and their figures.  Doubles are compared exactly: every
@@ -531,15 +609,20 @@ static const char *check_json_cases(const unit_ctx_t *c, const void *r)
 
 static const json_case_t json_cases[] = {
     { "totals, counts, averages, gauges and uptime",
-      { SAMPLE_COUNTS, 3000000, 5000000, { 0 }, 6, 3, 3600 },
-      "29 2 5 15 2 7 1.5 2.5 6 3 3600" },
+      { SAMPLE_COUNTS, 3000000, 5000000, { 0 }, 6, 3, 3600,
+        { 0, 0, 0, 0, 0 } },
+      "29 2 5 15 2 7 1.5 2.5 6 3 3600 | 0 0 0 0 0" },
     { "averages of other counts and large sums",
       { { 5, 15, 4, 7 }, 1000000, APR_UINT64_C(28000000000), { 0 }, 6, 3,
-        3600 },
-      "31 4 5 15 4 7 0.25 7000 6 3 3600" },
+        3600, { 0, 0, 0, 0, 0 } },
+      "31 4 5 15 4 7 0.25 7000 6 3 3600 | 0 0 0 0 0" },
     { "averages zero without completed orders",
-      { { 5, 15, 0, 7 }, 0, 0, { 0 }, 6, 3, 3600 },
-      "27 0 5 15 0 7 0 0 6 3 3600" },
+      { { 5, 15, 0, 7 }, 0, 0, { 0 }, 6, 3, 3600, { 0, 0, 0, 0, 0 } },
+      "27 0 5 15 0 7 0 0 6 3 3600 | 0 0 0 0 0" },
+    { "webhook counters, backlog and the oldest's age in seconds",
+      { SAMPLE_COUNTS, 3000000, 5000000, { 0 }, 6, 3, 3600,
+        { 40, 2, 7, 12, 2500000 } },
+      "29 2 5 15 2 7 1.5 2.5 6 3 3600 | 40 2 7 12 2.5" },
 };
 
 static void test_json_of_an_empty_table_is_all_zero(void **state)
@@ -549,7 +632,7 @@ static void test_json_of_an_empty_table_is_all_zero(void **state)
     ord_metrics_snapshot_t s;
 
     ord_metrics_read(m, fake_alive, T0, &s);
-    assert_string_equal(figures(p, &s), "0 0 0 0 0 0 0 0 0 0 0");
+    assert_string_equal(figures(p, &s), "0 0 0 0 0 0 0 0 0 0 0 | 0 0 0 0 0");
 }
 
 /* The whole path: table -> read -> JSON, as GET /metrics does it. */
@@ -570,9 +653,13 @@ static void test_json_after_read_reflects_table_updates(void **state)
     ord_metrics_claimed(m, ORD_PENDING);
     ord_metrics_claimed(m, ORD_PENDING);
     ord_metrics_completed(m, 1000000, 1500000);
+    ord_metrics_delivery(m, ORD_WEBHOOK_DELIVERED);
+    ord_metrics_delivery(m, ORD_WEBHOOK_RETRY);
+    ord_metrics_delivery_backlog(m, 2, T0 + 60 * APR_USEC_PER_SEC);
 
     ord_metrics_read(m, fake_alive, T0 + 61 * APR_USEC_PER_SEC, &s);
-    assert_string_equal(figures(p, &s), "3 1 1 1 1 0 1 1.5 2 1 61");
+    assert_string_equal(figures(p, &s),
+                        "3 1 1 1 1 0 1 1.5 2 1 61 | 1 0 1 2 1");
 }
 
 int main(void)
@@ -593,6 +680,8 @@ int main(void)
         cmocka_unit_test(test_read_sums_gauges_of_live_slots_only),
         cmocka_unit_test(test_read_ignores_gauges_of_free_slots),
         cmocka_unit_test(test_read_computes_uptime_in_whole_seconds),
+        cmocka_unit_test(test_each_verdict_counts_in_its_own_counter),
+        UNIT_TABLE(backlog_cases),
         UNIT_TABLE(json_cases),
         cmocka_unit_test(test_json_of_an_empty_table_is_all_zero),
         cmocka_unit_test(test_json_after_read_reflects_table_updates),

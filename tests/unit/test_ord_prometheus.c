@@ -42,6 +42,8 @@ static const ord_metrics_snapshot_t known = {
     .queue_depth = 5,
     .workers_busy = 3,
     .uptime_seconds = 3600,
+    .webhooks = { .delivered = 2940, .failed = 3, .retried = 17,
+                  .pending = 12, .oldest_pending_us = 4250000 },
 };
 
 static ord_metrics_snapshot_t known_snapshot(void)
@@ -92,7 +94,27 @@ static const char known_text[] =
     "# HELP mod_orders_uptime_seconds Seconds since the server's metrics "
     "were set up.\n"
     "# TYPE mod_orders_uptime_seconds gauge\n"
-    "mod_orders_uptime_seconds 3600\n";
+    "mod_orders_uptime_seconds 3600\n"
+    "# HELP mod_orders_webhooks_delivered_total Webhook events this server "
+    "delivered (answered 2xx).\n"
+    "# TYPE mod_orders_webhooks_delivered_total counter\n"
+    "mod_orders_webhooks_delivered_total 2940\n"
+    "# HELP mod_orders_webhooks_failed_total Webhook events this server gave "
+    "up (410, or the last attempt failed).\n"
+    "# TYPE mod_orders_webhooks_failed_total counter\n"
+    "mod_orders_webhooks_failed_total 3\n"
+    "# HELP mod_orders_webhooks_retried_total Webhook attempts of this server "
+    "that failed and are tried again.\n"
+    "# TYPE mod_orders_webhooks_retried_total counter\n"
+    "mod_orders_webhooks_retried_total 17\n"
+    "# HELP mod_orders_webhooks_pending Webhook events not yet delivered nor "
+    "given up, in the database.\n"
+    "# TYPE mod_orders_webhooks_pending gauge\n"
+    "mod_orders_webhooks_pending 12\n"
+    "# HELP mod_orders_webhooks_oldest_pending_seconds Age of the oldest "
+    "webhook event not yet delivered nor given up; 0 when there is none.\n"
+    "# TYPE mod_orders_webhooks_oldest_pending_seconds gauge\n"
+    "mod_orders_webhooks_oldest_pending_seconds 4.25\n";
 
 /* The value of the sample line that starts with `prefix` + " ", as text;
  * fails when there is none. */
@@ -144,8 +166,9 @@ static void test_text_of_an_empty_snapshot_is_all_zero(void **state)
             assert_memory_equal(end - 2, " 0", 2);
         }
     }
-    /* 4 statuses, 2 counters, 12 buckets + sum + count, 3 gauges. */
-    assert_int_equal(samples, 4 + 2 + ORD_PROCESSING_BUCKETS + 2 + 3);
+    /* 4 statuses, 2 counters, 12 buckets + sum + count, 3 gauges, the
+     * webhooks' 3 counters and 2 gauges. */
+    assert_int_equal(samples, 4 + 2 + ORD_PROCESSING_BUCKETS + 2 + 3 + 5);
     assert_string_equal(sample_value(p, text,
                                      "mod_orders_processing_seconds_sum"),
                         "0");

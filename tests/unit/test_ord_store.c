@@ -944,6 +944,117 @@ static void test_totals_without_completed_orders_have_zero_sums(void **state)
 
     assert_string_equal(totals_of(fx), "1 1 0 0 0 0");
 }
+
+/* ------------------------------------------------------------------ */
+/* Webhook deliveries                                                  */
+/* ------------------------------------------------------------------ */
+
+/* The sequence numbers ord_store_deliveries_due answers at `now`. */
+static const char *due_of(fixture_t *fx, apr_time_t now, int max)
+{
+    apr_array_header_t *due = NULL;
+    const char *out = "";
+    int i;
+
+    assert_int_equal(ord_store_deliveries_due(&fx->conn, fx->pool, now, max,
+                                              &due), APR_SUCCESS);
+    for (i = 0; i < due->nelts; i++) {
+        const ord_event_t *e = APR_ARRAY_IDX(due, i, const ord_event_t *);
+        out = apr_psprintf(fx->pool, "%s%s%" APR_INT64_T_FMT, out,
+                           i ? " " : "", (apr_int64_t)e->cursor.seq);
+    }
+    return out;
+}
+
+static int take(fixture_t *fx, apr_int64_t seq, int attempts, apr_time_t now)
+{
+    int taken = -1;
+
+    assert_int_equal(ord_store_delivery_take(&fx->conn, fx->pool, seq,
+                                             attempts, "h", now, now + 400,
+                                             &taken), APR_SUCCESS);
+    return taken;
+}
+
+static void test_due_deliveries_follow_order_time_and_leases(void **state)
+{
+    /* seq: order, delivery, next attempt, lease until; at now = 500. */
+    static const char *const rows[] = {
+        "'A', 'pending', 100, NULL",    /* 1 due */
+        "'A', 'pending', 100, NULL",    /* 2 behind 1, of its order */
+        "'B', 'delivered', 100, NULL",  /* 3 done */
+        "'B', 'pending', 100, NULL",    /* 4 due: the one before is done */
+        "'C', 'pending', 900, NULL",    /* 5 not yet due */
+        "'D', 'pending', 100, 800",     /* 6 someone's lease is running */
+        "'E', 'pending', 100, 400",     /* 7 due: the lease ran out */
+        "'F', 'pending', 500, NULL",    /* 8 due exactly now */
+    };
+    fixture_t *fx = *state;
+    const char *id;
+    size_t i;
+
+    for (id = "ABCDEF"; *id; id++) {
+        insert_new(fx, apr_pstrndup(fx->pool, id, 1), CREATED, LEASE);
+    }
+    exec_sql(fx, "DELETE FROM order_events");
+    for (i = 0; i < UNIT_ROWS(rows); i++) {
+        exec_sql(fx, apr_psprintf(fx->pool, "INSERT INTO order_events (seq, "
+                                  "type, order_id, delivery, next_attempt_us, "
+                                  "lease_until_us, status, created_us, "
+                                  "updated_us) VALUES (%d, 'order.created', "
+                                  "%s, 'Pending', 1, 1)", (int)i + 1,
+                                  rows[i]));
+    }
+    assert_string_equal(due_of(fx, 500, 10), "1 4 7 8");
+    assert_string_equal(due_of(fx, 500, 2), "1 4");
+    /* Taken once; not again while the lease runs, nor as read before
+     * another attempt; then it is no longer due. */
+    assert_int_equal(take(fx, 1, 0, 500), 1);
+    assert_int_equal(take(fx, 1, 0, 500), 0);
+    assert_int_equal(take(fx, 4, 3, 500), 0);
+    assert_string_equal(due_of(fx, 500, 10), "4 7 8");
+    /* Its lease run out, it is due again. */
+    assert_string_equal(due_of(fx, 901, 10), "1 4 5 6 7 8");
+}
+
+/* "pending oldest_at" as ord_store_deliveries_backlog answers. */
+static const char *backlog_of(fixture_t *fx)
+{
+    apr_uint64_t pending = 7;
+    apr_time_t oldest_at = 7;
+
+    assert_int_equal(ord_store_deliveries_backlog(&fx->conn, fx->pool,
+                                                  &pending, &oldest_at),
+                     APR_SUCCESS);
+    return apr_psprintf(fx->pool, "%" APR_UINT64_T_FMT " %" APR_INT64_T_FMT,
+                        pending, (apr_int64_t)oldest_at);
+}
+
+static void test_backlog_counts_pending_events_and_the_oldest_time(
+    void **state)
+{
+    /* In the order they are written; the delivered, failed and
+     * webhook-less ones first. */
+    static const char *const rows[] = {
+        "'delivered', 1000000", "'failed', 2000000", "NULL, 500000",
+        "'pending', 3000000", "'delivered', 4000000", "'pending', 5000000",
+    };
+    fixture_t *fx = *state;
+    size_t i;
+
+    assert_string_equal(backlog_of(fx), "0 0");
+    for (i = 0; i < UNIT_ROWS(rows); i++) {
+        exec_sql(fx, apr_pstrcat(fx->pool, "INSERT INTO order_events "
+                                 "(type, order_id, status, created_us, "
+                                 "delivery, updated_us) VALUES "
+                                 "('order.created', 'o', 'Pending', 1, ",
+                                 rows[i], ")", NULL));
+    }
+    /* Not delivered nor given up, due or not; the oldest is the first
+     * written. */
+    assert_string_equal(backlog_of(fx), "2 3000000");
+}
+
 /* ------------------------------------------------------------------ */
 /* List                                                                */
 /* ------------------------------------------------------------------ */
@@ -1685,6 +1796,8 @@ int main(void)
         STEST(test_orphan_listed_at_now_is_claimable_at_now),
         STEST(test_totals_count_each_status_and_sum_completed_durations),
         STEST(test_totals_of_empty_table_are_zero),
+        STEST(test_backlog_counts_pending_events_and_the_oldest_time),
+        STEST(test_due_deliveries_follow_order_time_and_leases),
         STEST(test_totals_without_completed_orders_have_zero_sums),
         UNIT_TABLE(list_cases),
         STEST(test_list_keeps_user_id_types),
