@@ -103,8 +103,8 @@ static void orders_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_status_t rv;
 
-    if (!orders_metrics) {
-        return;     /* post_config did not run: nothing to serve */
+    if (!orders_metrics || !orders_dbd_configured()) {
+        return;     /* nothing to serve, or no database to serve it from */
     }
     rv = orders_dbd_child_init(pchild);
     if (rv == APR_SUCCESS) {

@@ -5,8 +5,9 @@
  * mod_orders_config.c; mod_dbd's connections in mod_orders_dbd.c; the
  * per-child engine and its domain calls in mod_orders_engine.c; the schema
  * load and the recovery pass in mod_orders_recovery.c; answers, bodies and
- * the mount in mod_orders_http.c; the two handlers in mod_orders_handler.c
- * and mod_orders_metrics.c.  Everything with logic in it is in the ord_*
+ * the mount in mod_orders_http.c; request ids, notes and outcomes in
+ * mod_orders_request.c; the two handlers in mod_orders_handler.c and
+ * mod_orders_metrics.c.  Everything with logic in it is in the ord_*
  * units.
  */
 #ifndef MOD_ORDERS_H
@@ -19,6 +20,7 @@
 
 #include "ord_metrics.h"
 #include "ord_order.h"
+#include "ord_request.h"
 #include "ord_store.h"
 #include "ord_webhook.h"
 #include "ord_writer.h"
@@ -64,6 +66,8 @@ extern ord_metrics_t *orders_metrics;
 /* mod_orders_dbd.c: mod_dbd's connections as ord_db connections. */
 void orders_dbd_register_mutex(apr_pool_t *pconf);
 apr_status_t orders_dbd_post_config(apr_pool_t *pconf, server_rec *s);
+/* 0 when no DBDriver is configured anywhere (logged once, ORD00003). */
+int orders_dbd_configured(void);
 apr_status_t orders_dbd_child_init(apr_pool_t *pchild);
 /* A connection of mod_dbd's, seen by the store (APR_ENOTIMPL: a driver
  * mod_orders does not speak). */
@@ -155,6 +159,20 @@ apr_status_t orders_recovery_load(server_rec *s, apr_pool_t *p);
  * seconds before leaving it to the recovery pass. */
 void orders_recovery_first_load(apr_pool_t *pchild, server_rec *s);
 
+/* mod_orders_request.c: who a request is and what came of it.  The
+ * request's id, made the first time it is asked for (mod_unique_id's
+ * UNIQUE_ID, a valid X-Request-ID, or random), sent as Request-Id and used
+ * as the error_log's log id; every handler asks for it first. */
+const char *orders_request_id(request_rec *r);
+/* The orders-order-id and orders-user-id notes (NULL: not known). */
+void orders_request_note_order(request_rec *r, const char *order_id,
+                               const char *user_id);
+/* The orders-outcome note and the answers counter, from r->status and the
+ * request's route (`metrics` 1 for the metrics handler); returns
+ * `answer`, the handler's return value. */
+int orders_request_end(request_rec *r, ord_route_action_e action,
+                       int metrics, int answer);
+
 /* Handlers (mod_orders_handler.c, mod_orders_metrics.c). */
 int orders_handler(request_rec *r);
 int orders_metrics_handler(request_rec *r);
@@ -183,6 +201,8 @@ int orders_send_json(request_rec *r, int status, const char *body);
 int orders_send_error(request_rec *r, int status, const char *message);
 /* 503 with Retry-After: the database cannot answer now. */
 int orders_send_unavailable(request_rec *r);
+/* 503: no database is configured (ORD00003 said so at start). */
+int orders_send_no_database(request_rec *r);
 /* The same, for a failure of `conn` (NULL: none to be had), logged under
  * `tag` through orders_db_failed: every 503 of a read goes here. */
 int orders_send_db_failure(request_rec *r, const char *tag,

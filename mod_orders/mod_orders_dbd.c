@@ -15,7 +15,9 @@
 #include "apr_atomic.h"
 #include "apr_global_mutex.h"
 #include "apr_strings.h"
+#include "http_config.h"
 #include "http_log.h"
+#include "util_cfgtree.h"
 #include "util_mutex.h"
 
 #include "mod_orders.h"
@@ -42,8 +44,40 @@ void orders_dbd_register_mutex(apr_pool_t *pconf)
     ap_mutex_register(pconf, ORDERS_WRITE_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
 }
 
+/* Whether a DBDriver is set anywhere (the main server or a virtual host):
+ * without one mod_dbd has nothing to open, and the module serves 503s
+ * saying so instead of trying.  Set in post_config, before the fork. */
+static int database_configured = 1;
+
+/* Whether `name` is among the directives of `d`, its siblings and their
+ * sections (mod_dbd keeps its configuration to itself: the parsed tree is
+ * where to look). */
+static int tree_has(const ap_directive_t *d, const char *name)
+{
+    for (; d; d = d->next) {
+        if (ap_cstr_casecmp(d->directive, name) == 0
+            || tree_has(d->first_child, name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int orders_dbd_configured(void)
+{
+    return database_configured;
+}
+
 apr_status_t orders_dbd_post_config(apr_pool_t *pconf, server_rec *s)
 {
+    database_configured = tree_has(ap_conftree, "DBDriver");
+    if (!database_configured) {
+        /* Once, from the parent: the children do not try at all. */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ORD00003: mod_orders has "
+                     "no database: set DBDriver (sqlite3 or pgsql) and "
+                     "DBDParams (mod_dbd); until then every request to it "
+                     "answers 503");
+    }
     return ap_global_mutex_create(&write_mutex, NULL, ORDERS_WRITE_MUTEX,
                                   NULL, s, pconf, 0);
 }

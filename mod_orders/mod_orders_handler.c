@@ -85,6 +85,7 @@ static int handle_create(request_rec *r, const char *mount)
         order->order_id.text = ord_order_new_id(r->pool);
         order->order_id.is_int = 0;
     }
+    orders_request_note_order(r, order->order_id.text, order->user_id.text);
     now = apr_time_now();
     order->created_at = now;
     order->updated_at = now;
@@ -146,6 +147,7 @@ static apr_status_t fetch_order(request_rec *r, const char *order_id,
         *answer = orders_send_db_failure(r, "ORD00054", c);
         return rv;
     }
+    orders_request_note_order(r, NULL, o->user_id.text);
     *conn = c;
     *order = o;
     return APR_SUCCESS;
@@ -325,41 +327,53 @@ static int handle_redeliver(request_rec *r, const char *event_id)
                                          "\"pending\"}", event_id));
 }
 
-int orders_handler(request_rec *r)
+/* The answer to the request the route names. */
+static int answer_route(request_rec *r, const char *mount,
+                        const ord_route_t *route)
 {
-    const char *mount;
-    ord_route_t route;
-
-    if (!r->handler || strcmp(r->handler, "orders") != 0) {
-        return DECLINED;
-    }
-    mount = orders_mount_of(r);
-    ord_route_match(r->pool, r->method, r->uri, mount, &route);
-    switch (route.action) {
+    switch (route->action) {
     case ORD_ROUTE_CREATE:
         return handle_create(r, mount);
     case ORD_ROUTE_GET:
-        return handle_get(r, route.order_id);
+        return handle_get(r, route->order_id);
     case ORD_ROUTE_LIST:
         return handle_list(r, mount);
     case ORD_ROUTE_CANCEL:
-        return handle_cancel(r, route.order_id);
+        return handle_cancel(r, route->order_id);
     case ORD_ROUTE_EVENTS:
         return orders_handle_events(r, mount);
     case ORD_ROUTE_REDELIVER:
-        return handle_redeliver(r, route.event_id);
+        return handle_redeliver(r, route->event_id);
     case ORD_ROUTE_POPULATE:
         return handle_populate(r);
     case ORD_ROUTE_METHOD_NOT_ALLOWED:
-        apr_table_setn(r->headers_out, "Allow", route.allow);
+        apr_table_setn(r->headers_out, "Allow", route->allow);
         return orders_send_error(r, HTTP_METHOD_NOT_ALLOWED,
                                  apr_pstrcat(r->pool, r->method, " is not "
                                              "allowed here; use ",
-                                             route.allow, NULL));
+                                             route->allow, NULL));
     case ORD_ROUTE_NOT_FOUND:
     default:
         return orders_send_error(r, HTTP_NOT_FOUND,
                                  "no such resource under the orders "
                                  "collection");
     }
+}
+
+int orders_handler(request_rec *r)
+{
+    const char *mount;
+    ord_route_t route;
+    int answer;
+
+    if (!r->handler || strcmp(r->handler, "orders") != 0) {
+        return DECLINED;
+    }
+    orders_request_id(r);
+    mount = orders_mount_of(r);
+    ord_route_match(r->pool, r->method, r->uri, mount, &route);
+    orders_request_note_order(r, route.order_id, NULL);
+    answer = orders_dbd_configured() ? answer_route(r, mount, &route)
+                                     : orders_send_no_database(r);
+    return orders_request_end(r, route.action, 0, answer);
 }

@@ -35,7 +35,8 @@ int orders_send_json(request_rec *r, int status, const char *body)
 
 int orders_send_error(request_rec *r, int status, const char *message)
 {
-    return orders_send_json(r, status, ord_json_error(r->pool, message));
+    return orders_send_json(r, status, ord_json_error(r->pool, message,
+                                                      orders_request_id(r)));
 }
 
 int orders_send_db_failure(request_rec *r, const char *tag,
@@ -75,6 +76,13 @@ int orders_send_unavailable(request_rec *r)
     return orders_send_error(r, HTTP_SERVICE_UNAVAILABLE,
                              "the order database is unavailable; retry "
                              "later");
+}
+
+int orders_send_no_database(request_rec *r)
+{
+    return orders_send_error(r, HTTP_SERVICE_UNAVAILABLE,
+                             "mod_orders has no database: the server's "
+                             "administrator must set DBDriver and DBDParams");
 }
 
 /* Whether the request says its body is JSON: application/json, any case,
@@ -130,7 +138,8 @@ static apr_status_t json_error_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         if (AP_BUCKET_IS_ERROR(b)) {
             int status = ((ap_bucket_error *)b->data)->status;
             const char *body = apr_pstrcat(
-                r->pool, ord_json_error(r->pool, body_error_message(status)),
+                r->pool, ord_json_error(r->pool, body_error_message(status),
+                                        orders_request_id(r)),
                 "\n", NULL);
             apr_size_t len = strlen(body);
 

@@ -80,16 +80,14 @@ static apr_status_t read_order_ids(request_rec *r, ord_db_t *conn,
     return APR_SUCCESS;
 }
 
-int orders_metrics_handler(request_rec *r)
+/* GET /metrics: the figures of the query's scope and format. */
+static int answer_metrics(request_rec *r)
 {
     ord_metrics_snapshot_t snap;
     metrics_query_t query;
     apr_array_header_t *ids[ORD_STATUS_COUNT] = { NULL };
     const char *bad;
 
-    if (!r->handler || strcmp(r->handler, "orders-metrics") != 0) {
-        return DECLINED;
-    }
     if (r->method_number != M_GET) {
         apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
         return orders_send_error(r, HTTP_METHOD_NOT_ALLOWED,
@@ -139,6 +137,18 @@ int orders_metrics_handler(request_rec *r)
                                                           ORDER_IDS_MAX));
     }
     return orders_send_json(r, HTTP_OK, ord_metrics_json(r->pool, &snap));
+}
+
+int orders_metrics_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, "orders-metrics") != 0) {
+        return DECLINED;
+    }
+    orders_request_id(r);
+    return orders_request_end(r, ORD_ROUTE_NOT_FOUND, 1,
+                              orders_dbd_configured()
+                              ? answer_metrics(r)
+                              : orders_send_no_database(r));
 }
 
 /* mod_status: the figures of /metrics (this server's, from shared memory;

@@ -62,8 +62,10 @@ const char *ord_json_order_list(apr_pool_t *p,
  * timestamps (null where a time is not reached). */
 const char *ord_json_order(apr_pool_t *p, const ord_order_t *order);
 
-/* {"error": "<message>"} with the message escaped as JSON requires. */
-const char *ord_json_error(apr_pool_t *p, const char *message);
+/* {"error": "<message>", "request_id": "<id>"} with both escaped as JSON
+ * requires; without "request_id" when `request_id` is NULL. */
+const char *ord_json_error(apr_pool_t *p, const char *message,
+                           const char *request_id);
 
 /* {"events": [{"id", "type", "created_at", "order"}, ...], "next": ...}
  * of the events feed (ord_event_t * in `events`). */

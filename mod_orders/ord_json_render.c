@@ -181,10 +181,15 @@ const char *ord_json_event_page(apr_pool_t *p,
     return page(p, "events", events, one_event, next);
 }
 
-const char *ord_json_error(apr_pool_t *p, const char *message)
+const char *ord_json_error(apr_pool_t *p, const char *message,
+                           const char *request_id)
 {
     json_object *obj = json_object_new_object();
 
     json_object_object_add(obj, "error", json_object_new_string(message));
+    if (request_id) {
+        json_object_object_add(obj, "request_id",
+                               json_object_new_string(request_id));
+    }
     return to_text(p, obj);
 }

@@ -90,6 +90,13 @@ void ord_metrics_cancelled(ord_metrics_t *m)
     apr_atomic_inc64(&m->count[ORD_CANCELLED]);
 }
 
+void ord_metrics_answered(ord_metrics_t *m, ord_outcome_e outcome)
+{
+    if (outcome >= 0 && outcome < ORD_OUTCOME_COUNT) {
+        apr_atomic_inc64(&m->answers[outcome]);
+    }
+}
+
 void ord_metrics_delivery(ord_metrics_t *m, ord_webhook_verdict_e verdict)
 {
     switch (verdict) {
@@ -257,6 +264,9 @@ void ord_metrics_read(ord_metrics_t *m, ord_pid_alive_fn *alive,
     s->webhooks.failed = apr_atomic_read64(&m->webhooks.failed);
     s->webhooks.retried = apr_atomic_read64(&m->webhooks.retried);
     s->webhooks.pending = apr_atomic_read64(&m->webhooks.pending);
+    for (st = 0; st < ORD_OUTCOME_COUNT; st++) {
+        s->answers[st] = apr_atomic_read64(&m->answers[st]);
+    }
     oldest = apr_atomic_read64(&m->webhooks.oldest_pending_at);
     s->webhooks.oldest_pending_us =
         oldest > 0 && (apr_uint64_t)now > oldest ? (apr_uint64_t)now - oldest

@@ -28,6 +28,7 @@
 #include "ord_queue.h"
 #include <apr_tables.h>
 
+#include "ord_request.h"
 #include "ord_totals.h"
 #include "ord_webhook.h"
 
@@ -56,6 +57,9 @@ typedef struct {
     volatile apr_uint64_t from_creation_us_sum;  /* over Completed */
     volatile apr_uint64_t processing_buckets[ORD_PROCESSING_BUCKETS];
     ord_metrics_webhooks_t webhooks;
+    /* The module's answers by outcome since the server started (like the
+     * webhook counters, never reloaded from the database). */
+    volatile apr_uint64_t answers[ORD_OUTCOME_COUNT];
     volatile apr_uint32_t loaded_generation;     /* generation + 1; 0: none */
     volatile apr_uint32_t reloader;              /* pid reloading; 0: none */
     apr_uint32_t nslots;
@@ -79,6 +83,7 @@ typedef struct {
         apr_uint64_t delivered, failed, retried, pending;
         apr_uint64_t oldest_pending_us;     /* its age at the read */
     } webhooks;
+    apr_uint64_t answers[ORD_OUTCOME_COUNT];
 } ord_metrics_snapshot_t;
 
 /* Bytes of a table with `nslots` child slots. */
@@ -96,6 +101,9 @@ void ord_metrics_completed(ord_metrics_t *m, apr_time_t processing_us,
                            apr_time_t from_creation_us);
 /* Pending -> Cancelled. */
 void ord_metrics_cancelled(ord_metrics_t *m);
+
+/* One answer of the module's, by its outcome. */
+void ord_metrics_answered(ord_metrics_t *m, ord_outcome_e outcome);
 
 /* One webhook attempt whose outcome was recorded. */
 void ord_metrics_delivery(ord_metrics_t *m, ord_webhook_verdict_e verdict);

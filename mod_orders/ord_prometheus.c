@@ -131,6 +131,15 @@ const char *ord_prometheus_text(apr_pool_t *p, const ord_metrics_snapshot_t *s)
            apr_psprintf(p, "%" APR_INT64_T_FMT,
                         s->uptime_seconds > 0 ? s->uptime_seconds : 0));
 
+    family(out, "mod_orders_answers_total", "counter",
+           "Answers of the module since the server started, by outcome "
+           "(the orders-outcome request note).");
+    for (i = 0; i < ORD_OUTCOME_COUNT; i++) {
+        sample(out, "mod_orders_answers_total",
+               apr_psprintf(p, "{outcome=\"%s\"}",
+                            ord_outcome_name((ord_outcome_e)i)),
+               u64(p, s->answers[i]));
+    }
     for (i = 0; i < (int)(sizeof(hooks) / sizeof(hooks[0])); i++) {
         family(out, hooks[i].name, hooks[i].type, hooks[i].help);
         sample(out, hooks[i].name, NULL, hooks[i].value);

@@ -3,7 +3,8 @@
  * (version 0.0.4), and the choice between it and JSON from an Accept header.
  *
  * The text is rendered from one ord_metrics_snapshot_t, so it shows exactly
- * the figures the JSON of the same snapshot shows; every number is written
+ * the figures the JSON of the same snapshot shows, and the answers by
+ * outcome, which the contract's JSON has no place for; every number is written
  * from integers (seconds from integer microseconds), never through a float.
  * Names follow Prometheus' conventions (base unit seconds, counters end in
  * _total) and the output passes `promtool check metrics` without lint
@@ -32,6 +33,8 @@
  *                                         seconds, _count = the +Inf bucket)
  *   mod_orders_queue_depth, mod_orders_workers_busy,
  *   mod_orders_uptime_seconds             gauges
+ *   mod_orders_answers_total{outcome="..."}
+ *                                         counter, one line per outcome
  *   mod_orders_webhooks_delivered_total, _failed_total, _retried_total
  *                                         counters of this server's
  *                                         webhook attempts

@@ -95,6 +95,28 @@ class Response:
         return f"<Response {self.status} {self.body[:200]!r}>"
 
 
+def assert_json(r, status):
+    """`r` has `status`, Content-Type application/json, and a JSON body,
+    which is returned."""
+    assert r.status == status, r
+    ctype = r.header("Content-Type") or ""
+    assert ctype.split(";")[0].strip().lower() == "application/json", r.headers
+    return r.json()
+
+
+def assert_error(r, status, *words):
+    """`r` is a JSON error {"error": sentence, "request_id": its
+    Request-Id} with `status`, the sentence containing every one of
+    `words`; the sentence is returned."""
+    body = assert_json(r, status)
+    assert set(body) == {"error", "request_id"}, body
+    assert isinstance(body["error"], str) and body["error"], body
+    assert body["request_id"] == r.header("Request-Id"), (body, r.headers)
+    for w in words:
+        assert w in body["error"], (w, body)
+    return body["error"]
+
+
 class Server:
     def __init__(self, processing_time="0.2", recovery_interval="1",
                  workers="8", extra_conf="", driver="sqlite3", pg=None,

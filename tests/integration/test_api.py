@@ -12,7 +12,8 @@ import uuid
 import pytest
 
 from orders_data import OMIT, order
-from orders_server import Response, Server, assert_no_crash, wait_for
+from orders_server import (Response, Server, assert_error, assert_json, assert_no_crash,
+                           wait_for)
 
 ISO_US = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 ORDER_KEYS = {"order_id", "user_id", "item_ids", "total_amount", "status",
@@ -23,26 +24,6 @@ STATUSES = {"Pending", "Processing", "Completed", "Cancelled"}
 
 
 # -- helpers ------------------------------------------------------------------
-
-def assert_json(r, status):
-    """`r` has `status`, Content-Type application/json, and a JSON body,
-    which is returned."""
-    assert r.status == status, r
-    ctype = r.header("Content-Type") or ""
-    assert ctype.split(";")[0].strip().lower() == "application/json", r.headers
-    return r.json()
-
-
-def assert_error(r, status, *words):
-    """`r` is a JSON error {"error": sentence} with `status`, the sentence
-    containing every one of `words`."""
-    body = assert_json(r, status)
-    assert set(body) == {"error"}, body
-    assert isinstance(body["error"], str) and body["error"], body
-    for w in words:
-        assert w in body["error"], (w, body)
-    return body["error"]
-
 
 def row_count(server):
     return server.sql("SELECT COUNT(*) AS n FROM orders")[0]["n"]

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from orders_data import order
-from orders_server import assert_no_crash, concurrent_posts, wait_for
+from orders_server import assert_error, assert_no_crash, concurrent_posts, wait_for
 
 STATUSES = ["Pending", "Processing", "Completed", "Cancelled"]
 PROM_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -55,13 +55,6 @@ def json_of(r, status=200):
     assert r.status == status, r
     assert (r.header("Content-Type") or "").split(";")[0] == "application/json", r.headers
     return r.json()
-
-
-def assert_error(r, status, *words):
-    body = json_of(r, status)
-    assert set(body) == {"error"}, body
-    for w in words:
-        assert w in body["error"], body
 
 
 def is_prometheus(r):
@@ -254,6 +247,7 @@ def test_prometheus_by_format_passes_promtool_and_equals_json_and_db(server):
         "mod_orders_queue_depth": "gauge",
         "mod_orders_workers_busy": "gauge",
         "mod_orders_uptime_seconds": "gauge",
+        "mod_orders_answers_total": "counter",
         "mod_orders_webhooks_delivered_total": "counter",
         "mod_orders_webhooks_failed_total": "counter",
         "mod_orders_webhooks_retried_total": "counter",
@@ -306,6 +300,9 @@ def test_prometheus_cluster_scope_is_the_database_exactly(server):
     assert is_prometheus(again)
     s2, _ = parse_prometheus(again.body.decode())
     s2.pop("mod_orders_uptime_seconds"), samples.pop("mod_orders_uptime_seconds")
+    # The answers counter counts the first of the two requests too.
+    first = samples.pop('mod_orders_answers_total{outcome="metrics"}')
+    assert int(s2.pop('mod_orders_answers_total{outcome="metrics"}')) == int(first) + 1
     assert s2 == samples
 
 

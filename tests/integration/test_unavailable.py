@@ -38,7 +38,10 @@ def test_locked_sqlite_database_answers_503_and_recovers(sqlite_server):
             assert r.header("Content-Type") == "application/json"
             assert r.header("Retry-After") == "5"
             assert "unavailable" in r.json()["error"]
-            assert waited < 5, waited
+            # Answered while the lock is still held (until the finally):
+            # a bound against waiting for it, not a speed figure (a loaded
+            # machine took 6.4 s once).
+            assert waited < 20, waited
     finally:
         holder.stdin.write("ROLLBACK;\n")
         holder.stdin.close()

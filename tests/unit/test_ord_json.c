@@ -794,28 +794,41 @@ static const render_case_t render_cases[] = {
 typedef struct {
     const char *name;
     const char *message;
+    const char *request_id;     /* NULL: none */
 } error_case_t;
 
 static const char *check_error_cases(const unit_ctx_t *c, const void *r)
 {
     const error_case_t *row = r;
     apr_pool_t *p = c->pool;
-    json_object *obj = unit_json_parse(p, ord_json_error(p, row->message));
+    json_object *obj = unit_json_parse(p, ord_json_error(p, row->message,
+                                                         row->request_id));
+    json_object *id = NULL;
 
     if (!json_object_is_type(obj, json_type_object)
-        || json_object_object_length(obj) != 1) {
-        return apr_psprintf(p, "not an object of one key: %s",
+        || json_object_object_length(obj) != (row->request_id ? 2 : 1)) {
+        return apr_psprintf(p, "not an object of %d keys: %s",
+                            row->request_id ? 2 : 1,
                             json_object_to_json_string(obj));
     }
-    return strcmp(unit_json_string(obj, "error"), row->message)
-           ? apr_psprintf(p, "error is \"%s\"", unit_json_string(obj, "error"))
-           : NULL;
+    if (strcmp(unit_json_string(obj, "error"), row->message) != 0) {
+        return apr_psprintf(p, "error is \"%s\"",
+                            unit_json_string(obj, "error"));
+    }
+    if (row->request_id
+        && (!json_object_object_get_ex(obj, "request_id", &id)
+            || strcmp(json_object_get_string(id), row->request_id) != 0)) {
+        return apr_psprintf(p, "request_id is %s",
+                            json_object_to_json_string(id));
+    }
+    return NULL;
 }
 
 static const error_case_t error_cases[] = {
-    { "a plain sentence", "total_amount must be a number." },
-    { "quote, backslash and newline", "field \"user_id\" is bad: C:\\path\nsecond line" },
-    { "controls escaped, UTF-8 kept", "tab\there, cr\r, bell\x07, slash /, Zo\xc3\xab" },
+    { "a plain sentence", "total_amount must be a number.", NULL },
+    { "quote, backslash and newline", "field \"user_id\" is bad: C:\\path\nsecond line", NULL },
+    { "controls escaped, UTF-8 kept", "tab\there, cr\r, bell\x07, slash /, Zo\xc3\xab", NULL },
+    { "with the request's id", "no order has that order_id", "Zx3-4f:9.a_b" },
 };
 
 /* ================================================================== */

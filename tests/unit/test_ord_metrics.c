@@ -502,6 +502,26 @@ static void test_each_verdict_counts_in_its_own_counter(void **state)
     assert_string_equal(webhooks_at(p, m, T0), "3 1 2 0 0");
 }
 
+static void test_answers_count_by_outcome(void **state)
+{
+    apr_pool_t *p = unit_pool(state);
+    ord_metrics_t *m = new_table(p, 2);
+    ord_metrics_snapshot_t s;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        ord_metrics_answered(m, ORD_OUTCOME_CREATED);
+    }
+    ord_metrics_answered(m, ORD_OUTCOME_UNAVAILABLE);
+    ord_metrics_answered(m, ORD_OUTCOME_COUNT);     /* out of range: none */
+    ord_metrics_read(m, fake_alive, T0, &s);
+    for (i = 0; i < ORD_OUTCOME_COUNT; i++) {
+        assert_int_equal(s.answers[i], i == ORD_OUTCOME_CREATED ? 3
+                                       : i == ORD_OUTCOME_UNAVAILABLE ? 1
+                                                                      : 0);
+    }
+}
+
 typedef struct {
     const char *name;
     apr_uint64_t pending;
@@ -610,18 +630,19 @@ static const char *check_json_cases(const unit_ctx_t *c, const void *r)
 static const json_case_t json_cases[] = {
     { "totals, counts, averages, gauges and uptime",
       { SAMPLE_COUNTS, 3000000, 5000000, { 0 }, 6, 3, 3600,
-        { 0, 0, 0, 0, 0 } },
+        { 0, 0, 0, 0, 0 }, { 0 } },
       "29 2 5 15 2 7 1.5 2.5 6 3 3600 | 0 0 0 0 0" },
     { "averages of other counts and large sums",
       { { 5, 15, 4, 7 }, 1000000, APR_UINT64_C(28000000000), { 0 }, 6, 3,
-        3600, { 0, 0, 0, 0, 0 } },
+        3600, { 0, 0, 0, 0, 0 }, { 0 } },
       "31 4 5 15 4 7 0.25 7000 6 3 3600 | 0 0 0 0 0" },
     { "averages zero without completed orders",
-      { { 5, 15, 0, 7 }, 0, 0, { 0 }, 6, 3, 3600, { 0, 0, 0, 0, 0 } },
+      { { 5, 15, 0, 7 }, 0, 0, { 0 }, 6, 3, 3600, { 0, 0, 0, 0, 0 },
+        { 0 } },
       "27 0 5 15 0 7 0 0 6 3 3600 | 0 0 0 0 0" },
     { "webhook counters, backlog and the oldest's age in seconds",
       { SAMPLE_COUNTS, 3000000, 5000000, { 0 }, 6, 3, 3600,
-        { 40, 2, 7, 12, 2500000 } },
+        { 40, 2, 7, 12, 2500000 }, { 0 } },
       "29 2 5 15 2 7 1.5 2.5 6 3 3600 | 40 2 7 12 2.5" },
 };
 
@@ -681,6 +702,7 @@ int main(void)
         cmocka_unit_test(test_read_ignores_gauges_of_free_slots),
         cmocka_unit_test(test_read_computes_uptime_in_whole_seconds),
         cmocka_unit_test(test_each_verdict_counts_in_its_own_counter),
+        cmocka_unit_test(test_answers_count_by_outcome),
         UNIT_TABLE(backlog_cases),
         UNIT_TABLE(json_cases),
         cmocka_unit_test(test_json_of_an_empty_table_is_all_zero),

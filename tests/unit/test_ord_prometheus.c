@@ -44,6 +44,8 @@ static const ord_metrics_snapshot_t known = {
     .uptime_seconds = 3600,
     .webhooks = { .delivered = 2940, .failed = 3, .retried = 17,
                   .pending = 12, .oldest_pending_us = 4250000 },
+    .answers = { [ORD_OUTCOME_CREATED] = 1002, [ORD_OUTCOME_FOUND] = 40,
+                 [ORD_OUTCOME_UNAVAILABLE] = 2 },
 };
 
 static ord_metrics_snapshot_t known_snapshot(void)
@@ -95,6 +97,26 @@ static const char known_text[] =
     "were set up.\n"
     "# TYPE mod_orders_uptime_seconds gauge\n"
     "mod_orders_uptime_seconds 3600\n"
+    "# HELP mod_orders_answers_total Answers of the module since the server "
+    "started, by outcome (the orders-outcome request note).\n"
+    "# TYPE mod_orders_answers_total counter\n"
+    "mod_orders_answers_total{outcome=\"created\"} 1002\n"
+    "mod_orders_answers_total{outcome=\"retry\"} 0\n"
+    "mod_orders_answers_total{outcome=\"conflict\"} 0\n"
+    "mod_orders_answers_total{outcome=\"invalid\"} 0\n"
+    "mod_orders_answers_total{outcome=\"forbidden\"} 0\n"
+    "mod_orders_answers_total{outcome=\"found\"} 40\n"
+    "mod_orders_answers_total{outcome=\"not-modified\"} 0\n"
+    "mod_orders_answers_total{outcome=\"not-found\"} 0\n"
+    "mod_orders_answers_total{outcome=\"cancelled\"} 0\n"
+    "mod_orders_answers_total{outcome=\"listed\"} 0\n"
+    "mod_orders_answers_total{outcome=\"populated\"} 0\n"
+    "mod_orders_answers_total{outcome=\"redelivered\"} 0\n"
+    "mod_orders_answers_total{outcome=\"gone\"} 0\n"
+    "mod_orders_answers_total{outcome=\"not-allowed\"} 0\n"
+    "mod_orders_answers_total{outcome=\"unavailable\"} 2\n"
+    "mod_orders_answers_total{outcome=\"metrics\"} 0\n"
+    "mod_orders_answers_total{outcome=\"other\"} 0\n"
     "# HELP mod_orders_webhooks_delivered_total Webhook events this server "
     "delivered (answered 2xx).\n"
     "# TYPE mod_orders_webhooks_delivered_total counter\n"
@@ -166,9 +188,10 @@ static void test_text_of_an_empty_snapshot_is_all_zero(void **state)
             assert_memory_equal(end - 2, " 0", 2);
         }
     }
-    /* 4 statuses, 2 counters, 12 buckets + sum + count, 3 gauges, the
-     * webhooks' 3 counters and 2 gauges. */
-    assert_int_equal(samples, 4 + 2 + ORD_PROCESSING_BUCKETS + 2 + 3 + 5);
+    /* 4 statuses, 2 counters, 12 buckets + sum + count, 3 gauges, one
+     * answers line per outcome, the webhooks' 3 counters and 2 gauges. */
+    assert_int_equal(samples, 4 + 2 + ORD_PROCESSING_BUCKETS + 2 + 3
+                                  + ORD_OUTCOME_COUNT + 5);
     assert_string_equal(sample_value(p, text,
                                      "mod_orders_processing_seconds_sum"),
                         "0");
