@@ -117,6 +117,13 @@ const char *ord_prometheus_text(apr_pool_t *p, const ord_metrics_snapshot_t *s)
            ord_prometheus_seconds(p, s->processing_us_sum));
     sample(out, "mod_orders_processing_seconds_count", NULL,
            u64(p, cumulative));
+    /* With the histogram's sum, the time orders waited before their
+     * processing began: what "orders waiting too long" is measured by. */
+    family(out, "mod_orders_completion_seconds_total", "counter",
+           "Seconds from creation to completion, summed over the completed "
+           "orders.");
+    sample(out, "mod_orders_completion_seconds_total", NULL,
+           ord_prometheus_seconds(p, s->from_creation_us_sum));
 
     family(out, "mod_orders_queue_depth", "gauge",
            "Orders the children hold in memory, waiting for a thread or "

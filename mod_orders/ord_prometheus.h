@@ -31,6 +31,8 @@
  *                                         (cumulative buckets at
  *                                         ord_processing_bounds_us, _sum in
  *                                         seconds, _count = the +Inf bucket)
+ *   mod_orders_completion_seconds_total   counter, seconds from creation to
+ *                                         completion over Completed orders
  *   mod_orders_queue_depth, mod_orders_workers_busy,
  *   mod_orders_uptime_seconds             gauges
  *   mod_orders_answers_total{outcome="..."}

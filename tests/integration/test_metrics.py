@@ -244,6 +244,7 @@ def test_prometheus_by_format_passes_promtool_and_equals_json_and_db(server):
         "mod_orders_orders_created_total": "counter",
         "mod_orders_orders_completed_total": "counter",
         "mod_orders_processing_seconds": "histogram",
+        "mod_orders_completion_seconds_total": "counter",
         "mod_orders_queue_depth": "gauge",
         "mod_orders_workers_busy": "gauge",
         "mod_orders_uptime_seconds": "gauge",

@@ -85,6 +85,10 @@ static const char known_text[] =
     "mod_orders_processing_seconds_bucket{le=\"+Inf\"} 980\n"
     "mod_orders_processing_seconds_sum 1970.123456\n"
     "mod_orders_processing_seconds_count 980\n"
+    "# HELP mod_orders_completion_seconds_total Seconds from creation to "
+    "completion, summed over the completed orders.\n"
+    "# TYPE mod_orders_completion_seconds_total counter\n"
+    "mod_orders_completion_seconds_total 2303\n"
     "# HELP mod_orders_queue_depth Orders the children hold in memory, "
     "waiting for a thread or out their processing time.\n"
     "# TYPE mod_orders_queue_depth gauge\n"
@@ -188,9 +192,10 @@ static void test_text_of_an_empty_snapshot_is_all_zero(void **state)
             assert_memory_equal(end - 2, " 0", 2);
         }
     }
-    /* 4 statuses, 2 counters, 12 buckets + sum + count, 3 gauges, one
+    /* 4 statuses, 2 counters, 12 buckets + sum + count, the completion
+     * seconds, 3 gauges, one
      * answers line per outcome, the webhooks' 3 counters and 2 gauges. */
-    assert_int_equal(samples, 4 + 2 + ORD_PROCESSING_BUCKETS + 2 + 3
+    assert_int_equal(samples, 4 + 2 + ORD_PROCESSING_BUCKETS + 2 + 1 + 3
                                   + ORD_OUTCOME_COUNT + 5);
     assert_string_equal(sample_value(p, text,
                                      "mod_orders_processing_seconds_sum"),
