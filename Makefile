@@ -33,7 +33,8 @@ DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
                 libcurl4-openssl-dev sqlite3 \
                 python3 python3-pytest curl pkg-config gcc make procps \
                 postgresql-15 postgresql-client-15 apache2-utils \
-                prometheus chromium wrk clang libclang-rt-14-dev
+                prometheus chromium wrk clang libclang-rt-14-dev \
+                debhelper lintian fakeroot dpkg-dev
 
 # Wildcards, so that a unit added or removed needs no edit here.
 SCHEMA   := mod_orders/ord_schema.h
@@ -100,7 +101,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/%,$(wildcard tests/unit/test_*.c)
 UNIT_OBJS  := $(patsubst $(OUT)/%,$(OUT)/unit/%.o,$(UNIT_TESTS))
 
 .PHONY: all deps run start stop test unit integration install clean bench \
-        fuzz fuzz-smoke unit-valgrind
+        fuzz fuzz-smoke unit-valgrind deb
 
 all: $(MODULE)
 
@@ -110,7 +111,7 @@ all: $(MODULE)
 # The targets that run something install what is missing first, and then
 # nothing compiles before the packages are in (with -j too).
 DEPS_GOALS := run start test bench unit integration fuzz fuzz-smoke \
-              unit-valgrind valgrind-unit docs-deps
+              unit-valgrind valgrind-unit docs-deps deb
 GOALS      := $(or $(MAKECMDGOALS),all)
 DEPS_FIRST := $(if $(filter $(DEPS_GOALS),$(GOALS)),build/.deps)
 
@@ -322,6 +323,19 @@ install: $(MODULE)
 	@if [ -d /etc/apache2/mods-available ]; then \
 	  install -m 644 conf/orders.load conf/orders.conf \
 	    /etc/apache2/mods-available/; fi
+
+# The Debian package (debian/), built from a copy of the working tree's files
+# (tracked, and new ones not ignored: no build output) in build/deb/src,
+# since dpkg-buildpackage writes into the parent directory.  The .deb is
+# left in build/deb/.  Binary only (-b): there is no upstream tarball.
+deb: build/.deps
+	rm -rf build/deb && mkdir -p build/deb/src
+	git ls-files -z --cached --others --exclude-standard \
+	  | xargs -0 sh -c 'for f; do [ ! -e "$$f" ] || printf "%s\0" "$$f"; done' sh \
+	  | tar --null -T - -cf - | tar -xf - -C build/deb/src
+	cd build/deb/src && dpkg-buildpackage -b -us -uc -Jauto >../build.log 2>&1 \
+	  || { tail -40 ../build.log; exit 1; }
+	@ls build/deb/*.deb
 
 clean:
 	rm -rf build mod_orders/.libs mod_orders/*.la mod_orders/*.lo \
