@@ -185,6 +185,11 @@ void orders_register_filters(void);
  * already answered, whose handler return value is *answer. */
 apr_status_t orders_receive_json_body(request_rec *r, const char **body,
                                       apr_size_t *len, int *answer);
+/* Before an answer that does not read the body: a small body (a declared
+ * length within the module's limit) is read and dropped, so that an HTTP/2
+ * client is not sent RST_STREAM after the answer (curl 7.88 then drops
+ * the answer); any other ends the connection after the answer. */
+void orders_discard_body(request_rec *r);
 /* Where the collection is mounted (the <Location> that set the handler). */
 const char *orders_mount_of(request_rec *r);
 /* Under OrdersBindUser, the authenticated user every order belongs to ("":

@@ -347,6 +347,7 @@ static int answer_route(request_rec *r, const char *mount,
     case ORD_ROUTE_POPULATE:
         return handle_populate(r);
     case ORD_ROUTE_METHOD_NOT_ALLOWED:
+        orders_discard_body(r);
         apr_table_setn(r->headers_out, "Allow", route->allow);
         return orders_send_error(r, HTTP_METHOD_NOT_ALLOWED,
                                  apr_pstrcat(r->pool, r->method, " is not "

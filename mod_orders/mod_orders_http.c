@@ -85,6 +85,26 @@ int orders_send_no_database(request_rec *r)
                              "administrator must set DBDriver and DBDParams");
 }
 
+void orders_discard_body(request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t declared;
+    char *end;
+
+    if (!cl && !apr_table_get(r->headers_in, "Transfer-Encoding")
+        && r->proto_num < HTTP_VERSION(2, 0)) {
+        return;     /* no body */
+    }
+    if (cl && apr_strtoff(&declared, cl, &end, 10) == APR_SUCCESS && !*end
+        && declared <= ORDERS_BODY_MAX) {
+        ap_discard_request_body(r);
+        return;
+    }
+    /* Too large, or of no stated length: not read, and the connection
+     * ends after the answer. */
+    r->connection->keepalive = AP_CONN_CLOSE;
+}
+
 /* Whether the request says its body is JSON: application/json, any case,
  * parameters such as charset allowed. */
 static int body_is_json(request_rec *r)
@@ -249,6 +269,7 @@ apr_status_t orders_receive_json_body(request_rec *r, const char **body,
     apr_status_t rv;
 
     if (!body_is_json(r)) {
+        orders_discard_body(r);
         *answer = orders_send_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                     "send the body as "
                                     "Content-Type: application/json");
