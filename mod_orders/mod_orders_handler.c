@@ -75,6 +75,12 @@ static int handle_create(request_rec *r, const char *mount)
         return orders_send_error(r, HTTP_BAD_REQUEST, why);
     }
     if (user && !order->user_id.text) {
+        /* The login name becomes the order's user_id: it must be one. */
+        if (!ord_user_id_text_valid(user, strlen(user))) {
+            return orders_send_error(r, HTTP_FORBIDDEN, "your user name "
+                                     "cannot be an order's user_id (1-64 "
+                                     "printable characters)");
+        }
         order->user_id.text = user;
     }
     else if (user && strcmp(order->user_id.text, user) != 0) {
@@ -322,9 +328,11 @@ static int handle_redeliver(request_rec *r, const char *event_id)
     if (rv != APR_SUCCESS) {
         return orders_send_write_failure(r, "ORD00059", rv);
     }
+    /* The event's own spelling of its id (evt_007 names evt_7). */
     return orders_send_json(r, HTTP_ACCEPTED,
                             apr_psprintf(r->pool, "{\"id\":\"%s\",\"delivery\":"
-                                         "\"pending\"}", event_id));
+                                         "\"pending\"}",
+                                         ord_events_id(r->pool, seq)));
 }
 
 /* The answer to the request the route names. */

@@ -294,7 +294,9 @@ static ord_event_t *row_to_event(apr_pool_t *p, const char **col)
     fixed_fields(o, col + 8);
     o->created_at = text_int64(col[15]);
     e->attempts = (int)text_int64(col[16]);
-    e->delivery = col[17];
+    /* NULL: written without a webhook (PostgreSQL's driver gives "" for
+     * NULL, SQLite's NULL). */
+    e->delivery = col[17] && *col[17] ? col[17] : NULL;
     e->last_status = (int)text_int64(col[18]);
     e->next_attempt_at = e->delivery && strcmp(e->delivery, "pending") == 0
                          ? text_int64(col[19]) : 0;

@@ -231,14 +231,18 @@ def auth(user):
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:pw-{user}".encode()).decode()}
 
 
+# A login name no user_id can be (over 64 characters).
+LONG_USER = "u" * 65
+
+
 @pytest.fixture
 def bound(fresh):
-    """A server whose /orders needs Basic auth (alice, bob) and binds orders
-    to the user; the password file lives in the server's own directory, where
-    its children can read it."""
+    """A server whose /orders needs Basic auth (alice, bob, and LONG_USER)
+    and binds orders to the user; the password file lives in the server's
+    own directory, where its children can read it."""
     s = fresh()
     htpasswd = os.path.join(s.dir, "htpasswd")
-    for i, user in enumerate(["alice", "bob"]):
+    for i, user in enumerate(["alice", "bob", LONG_USER]):
         subprocess.run(["htpasswd", "-b"] + (["-c"] if i == 0 else []) +
                        [htpasswd, user, f"pw-{user}"], check=True, capture_output=True)
     os.chmod(htpasswd, 0o644)
@@ -269,3 +273,11 @@ def test_bound_orders_belong_to_the_signed_in_user(bound):
     assert s.get("/orders?user_id=alice", headers=auth("bob")).json()["orders"] == []
     assert s.get("/orders/alice-1").status == 401      # Apache's own Basic auth
     assert s.sql("SELECT COUNT(*) AS n FROM orders WHERE order_id = 'bob-as-alice'")[0]["n"] == 0
+
+
+def test_a_login_name_that_is_no_user_id_is_refused(bound):
+    r = bound.post("/orders", order("long-1", user_id=OMIT, item_ids=[1], total_amount=1),
+                   headers=auth(LONG_USER))
+    assert r.status == 403 and "user name" in r.json()["error"], r
+    assert bound.sql("SELECT COUNT(*) AS n FROM orders")[0]["n"] == 0
+
