@@ -321,6 +321,10 @@ def test_installed_package_serves_orders_and_purge_keeps_them(machine, deb, apac
     assert status == 200 and "OrdersCompleted: 1" in body, body
 
     apache.stop()
+    # The site's own access log: the module's notes of the POST.
+    with open(os.path.join(apache.top, "log", "orders.log")) as f:
+        posted = [line for line in f if '"POST /orders ' in line]
+    assert len(posted) == 1 and "order=deb-1 user=1 outcome=created" in posted[0], posted
     log = apache.read_log()
     bad = [line for line in log.splitlines()
            if MODULE_LOG_LINE.search(line) or CRASH.search(line)]
