@@ -214,7 +214,10 @@ ERROR_LOG_FORMAT = 'ErrorLogFormat "[%{u}t] [%-m:%l] [pid %P:tid %T] [request %L
 # The writer's batch meets the lock (ORD00013, not about one request).
 @pytest.mark.orders_log("ORD00013")
 def test_the_module_lines_about_a_request_carry_its_log_id():
-    server = Server(extra_conf=ERROR_LOG_FORMAT).start()     # SQLite's lock
+    server = Server()                                         # SQLite's lock
+    server.extra_conf = ERROR_LOG_FORMAT + notes_conf(server)
+    server.render()
+    server.start()
     try:
         holder = hold_write_lock(server)
         try:
@@ -229,6 +232,10 @@ def test_the_module_lines_about_a_request_carry_its_log_id():
         line = wait_for(lambda: [l for l in server.read_log().splitlines()
                                  if "ORD00050" in l], 10, what="the request's line")[0]
         assert "[request trace-me-42]" in line, line
+        # ... and its note says so.
+        noted = wait_for(lambda: [l.split("|") for l in log_lines(server, "notes")
+                                  if "|trace-me-42|" in l], 10, what="the 503 noted")
+        assert noted[0][0] == "unavailable" and noted[0][5] == "503", noted
     finally:
         server.cleanup()
 
