@@ -106,6 +106,7 @@ static void orders_child_init(apr_pool_t *pchild, server_rec *s)
     if (!orders_metrics || !orders_dbd_configured()) {
         return;     /* nothing to serve, or no database to serve it from */
     }
+    orders_mysql_child_init(s);
     rv = orders_dbd_child_init(pchild);
     if (rv == APR_SUCCESS) {
         rv = orders_recovery_child_init(pchild);

@@ -72,6 +72,17 @@ apr_status_t orders_dbd_child_init(apr_pool_t *pchild);
 /* A connection of mod_dbd's, seen by the store (APR_ENOTIMPL: a driver
  * mod_orders does not speak). */
 apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn);
+/* mod_orders_mysql.c: a mysql connection's auto-reconnect off and its
+ * check renewing a broken session (other drivers: nothing).  APR_ENOTIMPL
+ * when that cannot be done: the connection is not used. */
+void orders_mysql_child_init(server_rec *s);
+apr_status_t orders_mysql_adopt(ord_db_t *c, server_rec *s);
+/* Reconnect on again, for mod_dbd's check when it hands `dbd` out next. */
+void orders_mysql_release(ap_dbd_t *dbd);
+/* ap_dbd_acquire, and ap_dbd_close for what ap_dbd_open gave: each gives
+ * the connection back ready for mod_dbd's check (orders_mysql_release). */
+ap_dbd_t *orders_dbd_acquire(request_rec *r);
+void orders_dbd_close(server_rec *s, ap_dbd_t *dbd);
 /* The request's connection (ap_dbd_acquire), NULL when there is none. */
 ord_db_t *orders_request_conn(request_rec *r);
 /* Logs a failure of the database (conn NULL: no connection to be had)

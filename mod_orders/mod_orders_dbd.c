@@ -17,6 +17,7 @@
 #include "apr_strings.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "util_cfgtree.h"
 #include "util_mutex.h"
 
@@ -91,13 +92,43 @@ apr_status_t orders_dbd_child_init(apr_pool_t *pchild)
 
 apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn)
 {
-    return ord_db_init(conn, dbd->driver, dbd->handle, dbd->prepared,
-                       dbd->pool);
+    apr_status_t rv = ord_db_init(conn, dbd->driver, dbd->handle,
+                                  dbd->prepared, dbd->pool);
+
+    return rv == APR_SUCCESS ? orders_mysql_adopt(conn, ap_server_conf) : rv;
+}
+
+/* A connection goes back to mod_dbd with the mysql driver's reconnect on
+ * again, so that mod_dbd's check renews a broken session when it hands
+ * the connection out next (between transactions), as the pgsql driver's
+ * check does; while mod_orders holds it, reconnect is off. */
+static apr_status_t release_at_end(void *dbd)
+{
+    orders_mysql_release(dbd);
+    return APR_SUCCESS;
+}
+
+ap_dbd_t *orders_dbd_acquire(request_rec *r)
+{
+    ap_dbd_t *dbd = ap_dbd_acquire(r);
+
+    /* Registered after ap_dbd_acquire's own cleanup, so run before it. */
+    if (dbd) {
+        apr_pool_cleanup_register(r->pool, dbd, release_at_end,
+                                  apr_pool_cleanup_null);
+    }
+    return dbd;
+}
+
+void orders_dbd_close(server_rec *s, ap_dbd_t *dbd)
+{
+    orders_mysql_release(dbd);
+    ap_dbd_close(s, dbd);
 }
 
 ord_db_t *orders_request_conn(request_rec *r)
 {
-    ap_dbd_t *dbd = ap_dbd_acquire(r);
+    ap_dbd_t *dbd = orders_dbd_acquire(r);
     ord_db_t *conn;
 
     if (!dbd) {
@@ -168,7 +199,7 @@ ord_db_t *orders_dbd_writer_open(void *ctx, apr_pool_t *p)
     }
     wc = apr_palloc(p, sizeof(*wc));
     if (orders_store_conn(dbd, &wc->conn) != APR_SUCCESS) {
-        ap_dbd_close(s, dbd);
+        orders_dbd_close(s, dbd);
         return NULL;
     }
     wc->dbd = dbd;
@@ -215,5 +246,5 @@ void orders_dbd_writer_close(void *ctx, ord_db_t *conn, apr_status_t outcome)
     if (wc->holds_write_mutex) {
         apr_global_mutex_unlock(write_mutex);
     }
-    ap_dbd_close(wc->s, wc->dbd);
+    orders_dbd_close(wc->s, wc->dbd);
 }

@@ -108,7 +108,7 @@ static int answer_metrics(request_rec *r)
     /* The text format has no place for ids: order_ids only adds to JSON. */
     if (query.cluster || (query.order_ids && !query.prometheus)) {
         ord_db_t conn;
-        ap_dbd_t *dbd = ap_dbd_acquire(r);
+        ap_dbd_t *dbd = orders_dbd_acquire(r);
         if (!dbd || orders_store_conn(dbd, &conn) != APR_SUCCESS) {
             return orders_send_db_failure(r, "ORD00060", NULL);
         }

@@ -117,7 +117,7 @@ apr_status_t orders_recovery_load(server_rec *s, apr_pool_t *p)
     }
 leave:
     if (dbd) {
-        ap_dbd_close(s, dbd);
+        orders_dbd_close(s, dbd);
     }
     apr_global_mutex_unlock(load_mutex);
     return rv;
@@ -237,7 +237,7 @@ static void recover(orders_engine_t *e, server_rec *s, apr_pool_t *p)
             orders_db_failed(s, NULL, "ORD00021", &conn);
         }
     }
-    ap_dbd_close(s, dbd);
+    orders_dbd_close(s, dbd);
     if (rv != APR_SUCCESS || !orphans) {
         return;
     }

@@ -276,7 +276,7 @@ static apr_array_header_t *read_due(struct orders_webhook_t *w,
            != APR_SUCCESS) {
         due = NULL;
     }
-    ap_dbd_close(w->s, dbd);
+    orders_dbd_close(w->s, dbd);
     return due;
 }
 
@@ -296,7 +296,7 @@ static void read_backlog(struct orders_webhook_t *w, apr_pool_t *p)
            == APR_SUCCESS) {
         ord_metrics_delivery_backlog(orders_metrics, pending, oldest_at);
     }
-    ap_dbd_close(w->s, dbd);
+    orders_dbd_close(w->s, dbd);
 }
 
 static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)

@@ -47,9 +47,12 @@ static int apr_pselect(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t **res,
                            args);
 }
 
+/* The next row: what the sqlite3 and pgsql drivers take -1 for (sqlite3
+ * walks its list from the start for a row given by number). */
 static int apr_get_row(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t *res,
-                       apr_dbd_row_t **row)
+                       apr_dbd_row_t **row, int n)
 {
+    (void)n;
     return apr_dbd_get_row(c->driver, p, res, row, -1);
 }
 
@@ -273,9 +276,9 @@ static int read_rows(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t *res,
                      int ncols, apr_array_header_t *out)
 {
     apr_dbd_row_t *row = NULL;
-    int got, i;
+    int got, i, n = 0;
 
-    while ((got = c->ops->get_row(c, p, res, &row)) == 0) {
+    while ((got = c->ops->get_row(c, p, res, &row, ++n)) == 0) {
         const char **cols = apr_palloc(p, ncols * sizeof(*cols));
         for (i = 0; i < ncols; i++) {
             const char *v = c->ops->get_entry(c, row, i);
@@ -373,6 +376,17 @@ apr_status_t ord_db_begin(ord_db_t *c)
     }
     c->in_transaction = 1;
     return APR_SUCCESS;
+}
+
+apr_status_t ord_db_begin_writes(ord_db_t *c, apr_pool_t *p)
+{
+    apr_status_t rv = ord_db_begin(c);
+    const char *ignored = NULL;
+
+    if (rv == APR_SUCCESS && c->dialect->serialize_writes) {
+        rv = ord_db_value(c, p, c->dialect->serialize_writes, &ignored);
+    }
+    return rv;
 }
 
 apr_status_t ord_db_commit(ord_db_t *c)

@@ -45,8 +45,10 @@ typedef struct {
                   apr_dbd_prepared_t *stmt, int nargs, const char **args);
     int (*pselect)(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t **res,
                    apr_dbd_prepared_t *stmt, int nargs, const char **args);
+    /* Row `n` (1 for the first) of a result read in random-access mode,
+     * asked for in order. */
     int (*get_row)(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t *res,
-                   apr_dbd_row_t **row);
+                   apr_dbd_row_t **row, int n);
     const char *(*get_entry)(ord_db_t *c, apr_dbd_row_t *row, int col);
     int (*query)(ord_db_t *c, int *nrows, const char *sql);
     int (*select)(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t **res,
@@ -110,6 +112,9 @@ apr_status_t ord_db_value(ord_db_t *c, apr_pool_t *p, const char *sql,
  * own transaction calls crash the pgsql driver when BEGIN fails on a lost
  * connection.  ord_db_rollback keeps the first failure. */
 apr_status_t ord_db_begin(ord_db_t *c);
+/* BEGIN for a transaction of the writer's, which writes events: with the
+ * dialect's serialize_writes, such transactions commit one after another. */
+apr_status_t ord_db_begin_writes(ord_db_t *c, apr_pool_t *p);
 apr_status_t ord_db_commit(ord_db_t *c);
 apr_status_t ord_db_rollback(ord_db_t *c);
 

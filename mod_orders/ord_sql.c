@@ -3,11 +3,14 @@
  */
 #include <string.h>
 
+#include <apr_strings.h>
+
 #include "ord_sql.h"
 
 static const ord_sql_dialect_t *const dialects[] = {
     &ord_sql_sqlite3,
     &ord_sql_pgsql,
+    &ord_sql_mysql,
     NULL
 };
 
@@ -32,4 +35,9 @@ const char *ord_sql_fault_name(ord_db_fault_e fault)
     case ORD_DB_LOST:  return "connection lost";
     default:           return "statement failed";
     }
+}
+
+const char *ord_sql_on_conflict_skip(apr_pool_t *p, const char *key)
+{
+    return apr_pstrcat(p, " ON CONFLICT (", key, ") DO NOTHING", NULL);
 }

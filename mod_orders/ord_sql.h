@@ -1,6 +1,6 @@
 /*
  * ord_sql: what differs between the SQL databases, one file per apr_dbd
- * driver (ord_sql_sqlite3.c, ord_sql_pgsql.c).  Everything else speaks the
+ * driver (ord_sql_sqlite3.c, ord_sql_pgsql.c, ord_sql_mysql.c).  Everything else speaks the
  * SQL all of them share.  A new database is one more file and one more
  * line in ord_sql_for().
  *
@@ -8,6 +8,8 @@
  */
 #ifndef ORD_SQL_H
 #define ORD_SQL_H
+
+#include <apr_pools.h>
 
 /* What a failure of the database means for whoever sees it. */
 typedef enum {
@@ -24,6 +26,16 @@ typedef struct {
     /* Opens the writer's transaction: SQLite's BEGIN IMMEDIATE takes the
      * write lock at once rather than midway. */
     const char *begin;
+    /* A SELECT the writer's transaction runs right after BEGIN, so that
+     * transactions writing events commit in sequence order (NULL: the
+     * database needs none). */
+    const char *serialize_writes;
+    /* Whether UPDATE ... RETURNING works (MariaDB has it for INSERT and
+     * DELETE only). */
+    int update_returning;
+    /* The end of an INSERT that skips a row whose `key` exists already,
+     * counting it as no row changed ("ON CONFLICT (key) DO NOTHING"). */
+    const char *(*skip_duplicate)(apr_pool_t *p, const char *key);
     /* Before the schema, once per database file (NULL: nothing), and the
      * answer it must give. */
     const char *prologue;
@@ -42,6 +54,10 @@ typedef struct {
 
 extern const ord_sql_dialect_t ord_sql_sqlite3;
 extern const ord_sql_dialect_t ord_sql_pgsql;
+extern const ord_sql_dialect_t ord_sql_mysql;
+
+/* ON CONFLICT (key) DO NOTHING: SQLite's and PostgreSQL's skip_duplicate. */
+const char *ord_sql_on_conflict_skip(apr_pool_t *p, const char *key);
 
 /* The dialect of an apr_dbd driver by its name, NULL for one we do not
  * speak. */

@@ -77,6 +77,9 @@ const ord_sql_dialect_t ord_sql_pgsql = {
     "pgsql",
     ord_schema_pgsql,
     "BEGIN",
+    NULL,                   /* the feed keeps to committed xids instead */
+    1,
+    ord_sql_on_conflict_skip,
     NULL,
     NULL,
     /* Ordered by the writing transaction's id; only transactions older than

@@ -60,6 +60,9 @@ const ord_sql_dialect_t ord_sql_sqlite3 = {
     "sqlite3",
     ord_schema_sqlite,
     "BEGIN IMMEDIATE",
+    NULL,                   /* one writer at a time already */
+    1,
+    ord_sql_on_conflict_skip,
     /* WAL is a property of the file, set where the schema is made rather
      * than by each connection (DBDInitSQL): a connection switching a file
      * not yet in WAL mode needs the write lock that another child creating

@@ -22,13 +22,17 @@
     "item_ids, amount_cents, amount_scale, status, created_us, updated_us, " \
     "lease_until_us) VALUES "
 #define INSERT_ROW "(%s, %d, %s, %d, %s, %lld, %d, 'Pending', %lld, %lld, %lld)"
-#define INSERT_TAIL " ON CONFLICT (order_id) DO NOTHING"
 #define INSERT_ARGS 10
 /* Rows of one multi-row INSERT (well under both drivers' limits on
  * placeholders). */
 #define INSERT_MAX_ROWS 100
 
-static const char sql_insert[] = INSERT_HEAD INSERT_ROW INSERT_TAIL;
+/* The end of an INSERT of orders: an order_id that exists is left as it
+ * is, and counts as no row. */
+static const char *insert_tail(ord_db_t *c, apr_pool_t *p)
+{
+    return c->dialect->skip_duplicate(p, "order_id");
+}
 
 /* The event of a transition, in its transaction (the outbox): what the row
  * says right after the change.  The order's fixed fields stay in orders. */
@@ -54,14 +58,14 @@ static const char *const sql_events_of_new[2] = {
 static const char sql_claim_pending[] =
     "UPDATE orders SET status = 'Processing', claim_token = %s, "
     "started_us = %lld, updated_us = %lld, lease_until_us = %lld "
-    "WHERE order_id = %s AND status = 'Pending' "
-    "RETURNING created_us";
+    "WHERE order_id = %s AND status = 'Pending'";
 
 static const char sql_claim_expired[] =
     "UPDATE orders SET claim_token = %s, "
     "started_us = %lld, updated_us = %lld, lease_until_us = %lld "
-    "WHERE order_id = %s AND status = 'Processing' AND lease_until_us < %lld "
-    "RETURNING created_us";
+    "WHERE order_id = %s AND status = 'Processing' AND lease_until_us < %lld";
+/* Where the database has it, the claim gives the time it needs at once. */
+#define CLAIM_RETURNING " RETURNING created_us"
 
 static const char sql_complete[] =
     "UPDATE orders SET status = 'Completed', completed_us = %lld, "
@@ -83,7 +87,7 @@ static const char sql_cancel[] =
 
 static const char sql_batch[] =
     "INSERT INTO order_batches (batch_id, total_entries, created_us) "
-    "VALUES (%s, %d, %lld) ON CONFLICT (batch_id) DO NOTHING";
+    "VALUES (%s, %d, %lld)";
 
 apr_status_t ord_store_ensure_schema(ord_db_t *c, apr_pool_t *p)
 {
@@ -166,7 +170,9 @@ apr_status_t ord_store_insert(ord_db_t *c, apr_pool_t *p,
     apr_status_t rv;
 
     insert_args(p, o, lease_until, args);
-    rv = ord_db_exec(c, p, sql_insert, args, INSERT_ARGS, &nrows);
+    rv = ord_db_exec(c, p, apr_pstrcat(p, INSERT_HEAD INSERT_ROW,
+                                       insert_tail(c, p), NULL),
+                     args, INSERT_ARGS, &nrows);
     if (rv == APR_SUCCESS && nrows == 1) {
         rv = write_event(c, p, ORD_EVENT_CREATED, o->order_id.text);
     }
@@ -220,7 +226,7 @@ apr_status_t ord_store_insert_all(ord_db_t *c, apr_pool_t *p,
             insert_args(p, orders[done + i], lease_until,
                         args + i * INSERT_ARGS);
         }
-        sql = apr_pstrcat(p, sql, INSERT_TAIL, NULL);
+        sql = apr_pstrcat(p, sql, insert_tail(c, p), NULL);
         rv = ord_db_exec(c, p, sql, args, rows * INSERT_ARGS, &nrows);
         if (rv == APR_SUCCESS && nrows > 0) {
             rv = write_events_of_new(c, p, orders + done, rows);
@@ -262,7 +268,11 @@ apr_status_t ord_store_batch_create(ord_db_t *c, apr_pool_t *p,
     const char *args[] = { batch_id, apr_itoa(p, total_entries),
                            int64_text(p, now) };
     int nrows = 0;
-    apr_status_t rv = ord_db_exec(c, p, sql_batch, args, 3, &nrows);
+    apr_status_t rv = ord_db_exec(c, p,
+                                  apr_pstrcat(p, sql_batch,
+                                              c->dialect->skip_duplicate(
+                                                  p, "batch_id"), NULL),
+                                  args, 3, &nrows);
 
     if (rv == APR_SUCCESS) {
         *created = nrows == 1;
@@ -314,9 +324,10 @@ apr_status_t ord_store_claim(ord_db_t *c, apr_pool_t *p,
                              apr_time_t lease_until, apr_time_t *created_at,
                              apr_time_t *started_at)
 {
-    const char *args[6], **cols;
+    const char *args[6], **cols, *sql;
     apr_array_header_t *rows;
     apr_status_t rv;
+    int nargs, claimed, nrows = 0;
 
     args[0] = token;
     args[1] = int64_text(p, now);
@@ -324,14 +335,25 @@ apr_status_t ord_store_claim(ord_db_t *c, apr_pool_t *p,
     args[3] = int64_text(p, lease_until);
     args[4] = order_id;
     args[5] = args[1];
-    rv = ord_db_select(c, p,
-                       from == ORD_PENDING ? sql_claim_pending
-                                           : sql_claim_expired,
-                       args, from == ORD_PENDING ? 5 : 6, 1, &rows);
+    sql = from == ORD_PENDING ? sql_claim_pending : sql_claim_expired;
+    nargs = from == ORD_PENDING ? 5 : 6;
+    if (c->dialect->update_returning) {
+        rv = ord_db_select(c, p, apr_pstrcat(p, sql, CLAIM_RETURNING, NULL),
+                           args, nargs, 1, &rows);
+        claimed = rv == APR_SUCCESS && rows->nelts == 1;
+    }
+    else {
+        /* The row is read back below for its times. */
+        rv = ord_db_exec(c, p, sql, args, nargs, &nrows);
+        claimed = 0;
+        if (rv == APR_SUCCESS && nrows == 1 && from == ORD_PENDING) {
+            rv = write_event(c, p, ORD_EVENT_PROCESSING, order_id);
+        }
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (rows->nelts == 1) {
+    if (claimed) {
         /* A claim from Pending changes the status: its event.  Taking over
          * an expired claim changes only who holds it. */
         if (from == ORD_PENDING) {

@@ -97,7 +97,7 @@ static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
     if (!conn) {
         return APR_EGENERAL;
     }
-    rv = ord_db_begin(conn);
+    rv = ord_db_begin_writes(conn, p);
     *at_begin = rv != APR_SUCCESS;
     for (t = batch; rv == APR_SUCCESS && t; t = t->next) {
         t->rv = t->fn(conn, p, t->arg);

@@ -48,12 +48,13 @@ def test_operator_endpoints_answer_this_machine(proxied):
 
 
 def test_the_api_stays_open_to_remote_clients(proxied):
-    body = order("remote-1", user_id=9, item_ids=[1], total_amount=4.25)
+    # A user populate's random orders (users 1-1000) never have.
+    body = order("remote-1", user_id=100009, item_ids=[1], total_amount=4.25)
     r = proxied.post("/orders", body, headers=REMOTE)
     assert r.status == 202, r
     r = proxied.get("/orders/remote-1", headers=REMOTE)
     assert r.status == 200 and r.json()["total_amount"] == 4.25
-    r = proxied.get("/orders?user_id=9", headers=REMOTE)
+    r = proxied.get("/orders?user_id=100009", headers=REMOTE)
     assert r.status == 200 and [o["order_id"] for o in r.json()["orders"]] == ["remote-1"]
 
 

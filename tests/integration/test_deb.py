@@ -60,9 +60,11 @@ def run(args, env=None, timeout=120, check=True):
 
 def clean_env(**extra):
     """This process's environment without a calling make's jobserver (its
-    file descriptors are not passed on) and with `extra`."""
+    file descriptors are not passed on) nor its variables (`make test
+    SANITIZE=1` must not build a sanitized package), and with `extra`."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
+                        "SANITIZE", "ORDERS_SANITIZE", "ORDERS_MODULE")}
     env.update(extra)
     return env
 

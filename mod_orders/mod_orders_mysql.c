@@ -1,0 +1,130 @@
+/*
+ * mod_orders and apr_dbd's mysql driver: the one client setting that
+ * correctness needs.  The driver turns MariaDB Connector/C's auto-reconnect
+ * on; a reconnect inside a transaction would silently drop what the
+ * transaction had done and run the rest of it in autocommit mode, half a
+ * batch committed.  So every connection mod_orders uses has it switched
+ * off while mod_orders holds it, and on again when it goes back to mod_dbd:
+ * the connection checks (mod_dbd's as it hands one out, ord_db's before
+ * it runs a read again) are the only places a session is renewed, outside
+ * any transaction, where nothing can be lost.
+ *
+ * mysql_options is looked up in the process (the driver's shared object
+ * brought the client library in): mod_orders does not link against it, so
+ * that a server without MariaDB needs nothing of it.
+ */
+#include <dlfcn.h>
+
+#include "httpd.h"
+#include "apr_atomic.h"
+#include "apr_strings.h"
+#include "http_log.h"
+
+#include "mod_orders.h"
+
+APLOG_USE_MODULE(orders);
+
+/* enum mysql_option's MYSQL_OPT_RECONNECT (mysql.h of MariaDB Connector/C
+ * and of MySQL alike), and my_bool. */
+#define MYSQL_OPT_RECONNECT 20
+typedef char my_bool_t;
+typedef int mysql_options_fn(void *mysql, int option, const void *arg);
+typedef int mysql_ping_fn(void *mysql);
+
+static mysql_options_fn *volatile options_fn;
+static mysql_ping_fn *volatile ping_fn;
+static volatile apr_uint32_t said;
+
+/* The client library's two functions, found once; 0 when they are not in
+ * the process. */
+static int client_found(void)
+{
+    if (!options_fn || !ping_fn) {
+        options_fn = (mysql_options_fn *)dlsym(RTLD_DEFAULT, "mysql_options");
+        ping_fn = (mysql_ping_fn *)dlsym(RTLD_DEFAULT, "mysql_ping");
+    }
+    return options_fn && ping_fn;
+}
+
+static int set_reconnect_of(const apr_dbd_driver_t *driver,
+                            apr_dbd_t *handle, my_bool_t on)
+{
+    void *mysql = apr_dbd_native_handle(driver, handle);
+
+    return mysql && options_fn(mysql, MYSQL_OPT_RECONNECT, &on) == 0;
+}
+
+static int set_reconnect(ord_db_t *c, my_bool_t on)
+{
+    return set_reconnect_of(c->driver, c->handle, on);
+}
+
+/* The connection check: a session that broke is renewed here, and only
+ * here (the transaction it had, if any, is gone with it: the caller never
+ * checks inside one). */
+static apr_status_t renew_if_broken(ord_db_t *c, apr_pool_t *p)
+{
+    void *mysql = apr_dbd_native_handle(c->driver, c->handle);
+    int broken;
+
+    (void)p;
+    if (!mysql || !set_reconnect(c, 1)) {
+        return APR_EGENERAL;
+    }
+    broken = ping_fn(mysql) != 0;
+    if (!set_reconnect(c, 0)) {
+        return APR_EGENERAL;
+    }
+    return broken ? APR_EGENERAL : APR_SUCCESS;
+}
+
+/* In random-access mode (every read of ord_db's) the driver takes row
+ * numbers only: -1, "the next row", is no row. */
+static int numbered_row(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t *res,
+                        apr_dbd_row_t **row, int n)
+{
+    return apr_dbd_get_row(c->driver, p, res, row, n);
+}
+
+static ord_db_ops_t mysql_ops;
+
+void orders_mysql_child_init(server_rec *s)
+{
+    /* Copied before any thread runs; the check and the rows differ. */
+    mysql_ops = ord_db_apr_ops;
+    mysql_ops.check = renew_if_broken;
+    mysql_ops.get_row = numbered_row;
+}
+
+apr_status_t orders_mysql_adopt(ord_db_t *c, server_rec *s)
+{
+    if (strcmp(apr_dbd_name(c->driver), "mysql") != 0) {
+        return APR_SUCCESS;
+    }
+    if (!client_found() || !set_reconnect(c, 0)) {
+        if (apr_atomic_cas32(&said, 1, 0) == 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ORD00004: cannot "
+                         "switch off the mysql driver's auto-reconnect "
+                         "(mysql_options not found in the process): "
+                         "mod_orders does not use MariaDB/MySQL connections "
+                         "that could reconnect inside a transaction");
+        }
+        return APR_ENOTIMPL;
+    }
+    if (apr_atomic_cas32(&said, 2, 0) == 0) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ORD00005: MariaDB/MySQL "
+                     "connections of mod_orders run with the driver's "
+                     "auto-reconnect off (a reconnect inside a transaction "
+                     "would commit half of it); a broken session is renewed "
+                     "between transactions");
+    }
+    c->ops = &mysql_ops;
+    return APR_SUCCESS;
+}
+
+void orders_mysql_release(ap_dbd_t *dbd)
+{
+    if (strcmp(apr_dbd_name(dbd->driver), "mysql") == 0 && client_found()) {
+        set_reconnect_of(dbd->driver, dbd->handle, 1);
+    }
+}
