@@ -25,15 +25,21 @@
 APLOG_USE_MODULE(orders);
 
 /* enum mysql_option's MYSQL_OPT_RECONNECT (mysql.h of MariaDB Connector/C
- * and of MySQL alike), and my_bool. */
+ * and of MySQL alike), my_bool, and MariaDB's enum mariadb_value
+ * MARIADB_CONNECTION_CLIENT_CAPABILITIES with the flag CLIENT_FOUND_ROWS
+ * (mariadb_com.h). */
 #define MYSQL_OPT_RECONNECT 20
+#define MARIADB_CONNECTION_CLIENT_CAPABILITIES 33
+#define CLIENT_FOUND_ROWS 2UL
 typedef char my_bool_t;
 typedef int mysql_options_fn(void *mysql, int option, const void *arg);
 typedef int mysql_ping_fn(void *mysql);
+typedef my_bool_t mariadb_get_info_fn(void *mysql, int value, void *arg);
 
 static mysql_options_fn *volatile options_fn;
 static mysql_ping_fn *volatile ping_fn;
-static volatile apr_uint32_t said;
+static mariadb_get_info_fn *volatile get_info_fn;
+static volatile apr_uint32_t said, said_found_rows;
 
 /* The client library's two functions, found once; 0 when they are not in
  * the process. */
@@ -42,6 +48,9 @@ static int client_found(void)
     if (!options_fn || !ping_fn) {
         options_fn = (mysql_options_fn *)dlsym(RTLD_DEFAULT, "mysql_options");
         ping_fn = (mysql_ping_fn *)dlsym(RTLD_DEFAULT, "mysql_ping");
+        /* MariaDB Connector/C only (Debian's driver is built on it). */
+        get_info_fn = (mariadb_get_info_fn *)dlsym(RTLD_DEFAULT,
+                                                   "mariadb_get_info");
     }
     return options_fn && ping_fn;
 }
@@ -86,6 +95,21 @@ static int numbered_row(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t *res,
     return apr_dbd_get_row(c->driver, p, res, row, n);
 }
 
+/* flags=CLIENT_FOUND_ROWS in DBDParams makes a row an UPDATE matched but
+ * left as it was count as changed: an INSERT of an order_id that exists
+ * (ON DUPLICATE KEY UPDATE order_id = order_id) would then look like a new
+ * order, its event written twice.  Such a connection is refused. */
+static int counts_found_rows(ord_db_t *c)
+{
+    void *mysql = apr_dbd_native_handle(c->driver, c->handle);
+    unsigned long flags = 0;
+
+    return mysql && get_info_fn
+           && get_info_fn(mysql, MARIADB_CONNECTION_CLIENT_CAPABILITIES,
+                          &flags) == 0
+           && (flags & CLIENT_FOUND_ROWS);
+}
+
 static ord_db_ops_t mysql_ops;
 
 void orders_mysql_child_init(server_rec *s)
@@ -108,6 +132,16 @@ apr_status_t orders_mysql_adopt(ord_db_t *c, server_rec *s)
                          "(mysql_options not found in the process): "
                          "mod_orders does not use MariaDB/MySQL connections "
                          "that could reconnect inside a transaction");
+        }
+        return APR_ENOTIMPL;
+    }
+    if (counts_found_rows(c)) {
+        if (apr_atomic_cas32(&said_found_rows, 1, 0) == 0) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ORD00006: DBDParams "
+                         "sets flags=CLIENT_FOUND_ROWS: mod_orders counts "
+                         "the rows an UPDATE changed, not those it found, "
+                         "and does not use these connections; remove the "
+                         "flag");
         }
         return APR_ENOTIMPL;
     }
