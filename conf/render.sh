@@ -1,7 +1,9 @@
 #!/bin/sh
 # Renders conf/orders-server.conf.in into VAR/httpd.conf and prepares VAR.
 #   sh conf/render.sh VAR PORT DRIVER [DBDPARAMS]
-# DRIVER is sqlite3 (DBDPARAMS defaults to VAR/db/orders.db) or pgsql.
+# DRIVER is sqlite3 (DBDPARAMS defaults to VAR/db/orders.db), pgsql or
+# mysql (MariaDB or MySQL; DBDPARAMS from the caller, e.g. "host=127.0.0.1
+# port=3306 user=orders pass=... dbname=orders").
 # Environment overrides: ORDERS_WORKERS, ORDERS_PROCESSING_TIME,
 # ORDERS_RECOVERY_INTERVAL, ORDERS_LOGLEVEL, ORDERS_MODULE.
 set -eu
@@ -43,12 +45,23 @@ if [ -d "$ui" ]; then
 fi
 
 initsql=""
-if [ "$driver" = sqlite3 ]; then
+case $driver in
+sqlite3)
     params=${params:-$var/db/orders.db}
     # Per connection: durable at each commit.  WAL mode is the file's own,
     # set once by mod_orders where it creates the schema.
-    initsql='DBDInitSQL "PRAGMA synchronous=FULL"'
-fi
+    initsql='DBDInitSQL "PRAGMA synchronous=FULL"' ;;
+pgsql|mysql)
+    # Nothing per connection: what the module needs of a session it sets
+    # itself, so that an operator's configuration needs nothing more.
+    if [ -z "$params" ]; then
+        echo "render.sh: DRIVER $driver needs DBDPARAMS" >&2
+        exit 1
+    fi ;;
+*)
+    echo "render.sh: unknown DRIVER $driver (sqlite3, pgsql or mysql)" >&2
+    exit 1 ;;
+esac
 
 sed -e "s|@VAR@|$var|g" \
     -e "s|@PORT@|$port|g" \

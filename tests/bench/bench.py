@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The benchmark behind `make bench` (DB=sqlite3 or DB=pgsql).
+"""The benchmark behind `make bench` (DB=sqlite3, DB=pgsql or DB=mysql).
 
 Starts the private server with the configuration of `make run` (SQLite WAL
 with synchronous=FULL, or a private PostgreSQL with synchronous_commit=on),
@@ -30,8 +30,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from orders_server import Server, concurrent_posts, wait_for  # noqa: E402
 from pg_server import PostgresServer  # noqa: E402
+from mariadb_server import MariaDBServer  # noqa: E402
 
 DB = os.environ.get("DB", "sqlite3")
+# The private database server of DB=pgsql or DB=mysql, as Server's keyword.
+DB_SERVER = {}
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 BIG = int(os.environ.get("BENCH_BIG_ORDERS", "1000000"))
 ORDERS = 10000          # stored for (c)
@@ -143,7 +146,7 @@ def stop_receiver(proc):
     return int(out.strip() or 0)
 
 
-def events_phase(pg, rows, notes):
+def events_phase(rows, notes):
     """POST before the outbox, with it, and with a webhook, each against
     the static file of its own server, in this run."""
     module, why = base_module()
@@ -159,7 +162,7 @@ def events_phase(pg, rows, notes):
         for label, with_module, conf in variants:
             if label.startswith("before") and with_module is None:
                 continue
-            s = Server(driver=DB, pg=pg, processing_time="2", recovery_interval="10",
+            s = Server(driver=DB, **DB_SERVER, processing_time="2", recovery_interval="10",
                        extra_conf=conf)
             s.env["ORDERS_LOGLEVEL"] = "warn"
             if with_module:
@@ -195,7 +198,12 @@ def events_phase(pg, rows, notes):
 
 def main():
     pg = PostgresServer().start() if DB == "pgsql" else None
-    server = Server(driver=DB, pg=pg, processing_time="2", recovery_interval="10",
+    my = MariaDBServer().start() if DB == "mysql" else None
+    if pg:
+        DB_SERVER["pg"] = pg
+    elif my:
+        DB_SERVER["my"] = my
+    server = Server(driver=DB, **DB_SERVER, processing_time="2", recovery_interval="10",
                     extra_conf=POPULATE)
     server.env["ORDERS_LOGLEVEL"] = "warn"
     server.render()
@@ -227,7 +235,7 @@ def main():
         # that logs Apache's own time per request (%D), so that what the
         # service takes can be told from what wrk, sharing the two cores,
         # adds.
-        timed = Server(driver=DB, pg=pg, processing_time="2", recovery_interval="10",
+        timed = Server(driver=DB, **DB_SERVER, processing_time="2", recovery_interval="10",
                        extra_conf='LogFormat "%m %D" timed\n')
         timed.extra_conf += f'CustomLog "{timed.dir}/log/timed" timed\n'
         timed.env["ORDERS_LOGLEVEL"] = "warn"
@@ -251,7 +259,7 @@ def main():
             timed.cleanup()
 
         # 1,000 orders at once, on a fresh server, until all are Completed.
-        burst = Server(driver=DB, pg=pg, processing_time="2", recovery_interval="10")
+        burst = Server(driver=DB, **DB_SERVER, processing_time="2", recovery_interval="10")
         burst.env["ORDERS_LOGLEVEL"] = "warn"
         burst.render()
         try:
@@ -271,7 +279,7 @@ def main():
             burst.cleanup()
 
         # /metrics at 10^3 and 10^6 orders, and memory across 10^6 orders.
-        big = Server(driver=DB, pg=pg, processing_time="2", recovery_interval="3600",
+        big = Server(driver=DB, **DB_SERVER, processing_time="2", recovery_interval="3600",
                      extra_conf=POPULATE + "OrdersQueueSize 1000\n")
         big.env["ORDERS_LOGLEVEL"] = "warn"
         big.render()
@@ -310,11 +318,12 @@ def main():
         finally:
             big.cleanup()
 
-        events_phase(pg, rows, notes)
+        events_phase(rows, notes)
     finally:
         server.cleanup()
-        if pg:
-            pg.cleanup()
+        for db in (pg, my):
+            if db:
+                db.cleanup()
     write_results(rows, notes)
 
 

@@ -7,8 +7,12 @@ sys.path.insert(0, os.path.dirname(__file__))
 import orders_server  # noqa: E402
 from orders_server import SANITIZER_FINDINGS, Server, assert_no_crash, log_tag  # noqa: E402
 from pg_server import PostgresServer  # noqa: E402
+from mariadb_server import MariaDBServer  # noqa: E402
 
-DRIVERS = ["sqlite3", "pgsql"]
+DRIVERS = ["sqlite3", "pgsql", "mysql"]
+# The drivers whose database is a server that several httpd can share, and
+# that a test can stop and start.
+NETWORKED = ["pgsql", "mysql"]
 
 
 def pytest_configure(config):
@@ -27,9 +31,68 @@ def postgres():
     pg.cleanup()
 
 
+@pytest.fixture(scope="session")
+def mariadb():
+    """One private MariaDB for the whole run; each server gets its own
+    database in it."""
+    my = MariaDBServer().start()
+    yield my
+    my.cleanup()
+
+
 def _server_for(request, driver, **kw):
-    pg = request.getfixturevalue("postgres") if driver == "pgsql" else None
-    return Server(driver=driver, pg=pg, **kw)
+    if driver == "pgsql":
+        return Server(driver=driver, pg=request.getfixturevalue("postgres"), **kw)
+    if driver == "mysql":
+        return Server(driver=driver, my=request.getfixturevalue("mariadb"), **kw)
+    return Server(driver=driver, **kw)
+
+
+class Database:
+    """A database server (PostgresServer or MariaDBServer) with its
+    driver, for the tests that run on each networked database alike."""
+
+    def __init__(self, driver, db):
+        self.driver = driver
+        self.db = db
+
+    def create_database(self):
+        return self.db.create_database()
+
+    def server(self, **kw):
+        """A Server (not started) on this database server: a fresh
+        database unless `dbname` names one to share."""
+        key = "pg" if self.driver == "pgsql" else "my"
+        return Server(driver=self.driver, **{key: self.db}, **kw)
+
+    def stop(self):
+        self.db.stop()
+
+    def start(self):
+        """Returns once the database server accepts connections."""
+        self.db.start()
+        return self
+
+    def __str__(self):
+        return f"{self.driver} on :{self.db.port}"
+
+
+@pytest.fixture(params=NETWORKED)
+def shared_db(request):
+    """The run's PostgreSQL, then its MariaDB, as a Database: for tests of
+    several servers on one database."""
+    name = "postgres" if request.param == "pgsql" else "mariadb"
+    return Database(request.param, request.getfixturevalue(name))
+
+
+@pytest.fixture(params=NETWORKED)
+def own_db(request):
+    """A private PostgreSQL, then a private MariaDB, started, as a
+    Database: for tests that stop it or end its sessions; removed
+    afterwards."""
+    db = (PostgresServer if request.param == "pgsql" else MariaDBServer)().start()
+    yield Database(request.param, db)
+    db.cleanup()
 
 
 @pytest.fixture(scope="module", params=DRIVERS)

@@ -120,19 +120,24 @@ def assert_error(r, status, *words):
 class Server:
     def __init__(self, processing_time="0.2", recovery_interval="1",
                  workers="8", extra_conf="", driver="sqlite3", pg=None,
-                 dbname=None):
+                 dbname=None, my=None):
         """driver "sqlite3" keeps the database in this server's directory;
-        "pgsql" needs `pg` (a PostgresServer) and makes a fresh database
-        there unless `dbname` names one to share."""
+        "pgsql" needs `pg` (a PostgresServer), "mysql" `my` (a
+        MariaDBServer), and makes a fresh database there unless `dbname`
+        names one to share."""
         self.dir = tempfile.mkdtemp(prefix="mod_orders-test-")
         os.chmod(self.dir, 0o755)   # the children (www-data) must reach it
         self.port = free_port()
         self.driver = driver
         self.pg = pg
+        self.my = my
         self.params = None
         if driver == "pgsql":
             self.dbname = dbname or pg.create_database()
             self.params = pg.params(self.dbname)
+        elif driver == "mysql":
+            self.dbname = dbname or my.create_database()
+            self.params = my.params(self.dbname)
         self.env = dict(os.environ,
                         ORDERS_PROCESSING_TIME=str(processing_time),
                         ORDERS_RECOVERY_INTERVAL=str(recovery_interval),
@@ -269,11 +274,14 @@ class Server:
         assert r.status == 200, r
         return r.json()
 
-    # -- database: PostgreSQL through psql; SQLite through the sqlite3 CLI as
-    # the server's user, so that no file of it is ever created by root ------
+    # -- database: PostgreSQL through psql, MariaDB through PyMySQL; SQLite
+    # through the sqlite3 CLI as the server's user, so that no file of it is
+    # ever created by root ---------------------------------------------------
     def sql(self, query):
         if self.driver == "pgsql":
             return self.pg.query(self.dbname, query)
+        if self.driver == "mysql":
+            return self.my.query(self.dbname, query)
         cmd = ["sqlite3", "-json", "-cmd", ".timeout 5000", self.db_path, query]
         if IS_ROOT:
             cmd = ["runuser", "-u", "www-data", "--"] + cmd
@@ -365,6 +373,25 @@ def collect_module_lines():
     for s in _LIVE_SERVERS:
         found += [(s, line) for line in s.new_module_lines()]
     return found
+
+
+def wait_completions_logged(servers, ids, timeout=15):
+    """Waits (at most `timeout`) until the error_logs of `servers` together
+    have a completion line (ORD00012) for every one of `ids`, and returns
+    those still without one: the caller's own assertions then say what is
+    wrong.  A child logs the line after the COMMIT's answer, so a quick
+    reader of the database (PyMySQL answers in a millisecond) can see an
+    order Completed before its line is written."""
+    want = set(ids)
+
+    def missing():
+        return want - {i for s in servers for i in s.completions()}
+    try:
+        wait_for(lambda: not missing(), timeout, interval=0.1,
+                 what="a completion line for every order")
+    except AssertionError:
+        pass
+    return missing()
 
 
 def assert_no_crash(*servers):

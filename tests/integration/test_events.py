@@ -4,7 +4,7 @@ and 5.
 
 Every transition writes its event in its own transaction, so a reader that
 follows `next` sees every transition of every order exactly once and in
-order, also while several servers write into one PostgreSQL.
+order, also while several servers write into one PostgreSQL or MariaDB.
 """
 import collections
 import threading
@@ -13,7 +13,7 @@ import time
 import pytest
 
 from orders_data import order
-from orders_server import Server, concurrent_posts, wait_for
+from orders_server import concurrent_posts, wait_for
 
 # The events one order goes through, by how it ends.
 COMPLETED = ["order.created", "order.processing", "order.completed"]
@@ -210,14 +210,15 @@ def test_a_cursor_older_than_retention_is_410(fresh):
     assert [e["order"]["order_id"] for e in r.json()["events"]][:1] == ["new-1"]
 
 
-def test_two_servers_one_reader_never_skips_or_repeats(postgres):
-    """Eight writers post through two servers on one PostgreSQL while a
-    reader follows `next` with wait: the reader sees every event of the
-    table exactly once, each order's in order."""
-    a = Server(driver="pgsql", pg=postgres, processing_time="0.2").start()
-    b = Server(driver="pgsql", pg=postgres, dbname=a.dbname,
-               processing_time="0.2").start()
+def test_two_servers_one_reader_never_skips_or_repeats(shared_db):
+    """Eight writers post through two servers on one database (PostgreSQL,
+    then MariaDB) while a reader follows `next` with wait: the reader sees
+    every event of the table exactly once, each order's in order."""
+    a = shared_db.server(processing_time="0.2")
+    b = shared_db.server(dbname=a.dbname, processing_time="0.2")
     try:
+        a.start()
+        b.start()
         stop = threading.Event()
         seen = []
 

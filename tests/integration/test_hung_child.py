@@ -10,7 +10,8 @@ import subprocess
 import time
 import uuid
 
-from orders_server import IS_ROOT, assert_no_crash, concurrent_posts, wait_for
+from orders_server import (IS_ROOT, assert_no_crash, concurrent_posts, wait_completions_logged,
+                           wait_for)
 from orders_data import order
 from test_processing import assert_metrics_match_database
 
@@ -100,6 +101,8 @@ def stopped_holding_locks(server, pid):
     if server.driver == "sqlite3":
         if not sqlite_write_lock_free(server):
             why.append("SQLite write lock held")
+    elif server.driver == "mysql":
+        why += [str(r) for r in server.my.transactions_left_open(server.dbname)]
     else:
         why += [str(r) for r in pg_transactions_left_open(server)]
     return why
@@ -241,6 +244,7 @@ def test_sigstopped_recovery_holder_is_taken_over_and_nothing_done_twice(fresh):
     counts = server.db_status_counts()
     assert counts == {"Pending": 0, "Processing": 0, "Completed": total,
                       "Cancelled": 0}, counts
+    wait_completions_logged([server], posted)
     seen = collections.Counter(server.completions())
     assert {i: seen[i] for i in posted if seen[i] != 1} == {}
     assert set(seen) == set(posted)

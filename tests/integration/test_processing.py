@@ -7,7 +7,8 @@ import time
 import pytest
 
 from orders_data import order
-from orders_server import Server, assert_no_crash, concurrent_posts, wait_for
+from orders_server import (Server, assert_no_crash, concurrent_posts, wait_completions_logged,
+                           wait_for)
 
 
 def all_completed(server, n):
@@ -30,6 +31,7 @@ def assert_metrics_match_database(server):
 
 
 def assert_completed_once(server, ids):
+    wait_completions_logged([server], ids)
     seen = collections.Counter(server.completions())
     assert {i: seen[i] for i in ids if seen[i] != 1} == {}
 

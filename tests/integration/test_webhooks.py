@@ -14,7 +14,7 @@ import time
 import pytest
 
 from orders_data import order
-from orders_server import Server, free_port, wait_for
+from orders_server import free_port, wait_for
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OLD_SECRET = "whsec_" + base64.b64encode(b"an older key of 24 bytes!").decode()
@@ -87,10 +87,16 @@ class Receiver:
                     if 200 <= c[3] < 300}
 
 
-def webhook_conf(url, extra=""):
+def webhook_conf(url, extra="", attempts=4):
     return (f"OrdersWebhookURL {url}\nOrdersWebhookSecret {SECRET} {OLD_SECRET}\n"
             f"OrdersWebhookTimeout 1\nOrdersWebhookRetry 0.2 1\n"
-            f"OrdersWebhookAttempts 4\n" + extra)
+            f"OrdersWebhookAttempts {attempts}\n" + extra)
+
+
+# The SIGKILL tests count deliveries, not give-ups: a receiver that this
+# loaded machine makes miss the 1 s timeout a few times must not end an
+# event's tries.
+PATIENT = 50
 
 
 @pytest.fixture
@@ -296,8 +302,8 @@ def wait_all_delivered(server, orders, what):
 
 def assert_at_least_once_duplicates_only_around(r, server, killed_at):
     """Every event of the table reached the receiver; an event that came
-    more than once had first come before the kill (its outcome died with
-    the child that sent it), and each order's events came in order."""
+    more than once had first come before the kill or had a failed attempt,
+    and each order's events came in order."""
     ids = {f"evt_{row['seq']}" for row in server.sql("SELECT seq FROM order_events")}
     with r.lock:
         calls = r.calls[:]
@@ -306,7 +312,13 @@ def assert_at_least_once_duplicates_only_around(r, server, killed_at):
         times[headers["webhook-id"]].append(t)
     assert set(times) == ids
     again = {i: ts for i, ts in times.items() if len(ts) > 1}
-    assert all(min(ts) < killed_at for ts in again.values()), again
+    # Sent again because its outcome died with the child that sent it (its
+    # first came before the kill), or because an attempt failed (a time-out
+    # on a loaded machine: the row counts more than one attempt).
+    attempts = {f"evt_{row['seq']}": row["attempts"] for row in server.sql(
+        "SELECT seq, attempts FROM order_events")}
+    assert all(min(ts) < killed_at or attempts[i] > 1 for i, ts in again.items()), \
+        {i: (ts, attempts[i]) for i, ts in again.items()}
     per_order = first_receipts_in_order(calls)
     assert all(types == COMPLETED for types in per_order.values()), per_order
     return len(again)
@@ -315,7 +327,8 @@ def assert_at_least_once_duplicates_only_around(r, server, killed_at):
 @pytest.mark.orders_log("ORD00010")
 def test_sigkill_of_every_child_while_deliveries_are_due(fresh, receiver):
     r = receiver(lambda i, n: (200, 0.3, {}))     # slow: deliveries in flight
-    server = fresh(processing_time="0.1", extra_conf=webhook_conf(r.url())).start()
+    server = fresh(processing_time="0.1",
+                   extra_conf=webhook_conf(r.url(), attempts=PATIENT)).start()
     place(server, "killed", 40)
     wait_for(lambda: len(r.calls) >= 20, 30, interval=0.05, what="20 deliveries")
     killed = server.kill_children()
@@ -331,11 +344,12 @@ def test_sigkill_of_every_child_while_deliveries_are_due(fresh, receiver):
 
 
 @pytest.mark.orders_log("ORD00010", "ORD00013")
-def test_sigkill_of_one_of_two_servers_while_deliveries_are_due(postgres, receiver):
+def test_sigkill_of_one_of_two_servers_while_deliveries_are_due(shared_db, receiver):
     r = receiver(lambda i, n: (200, 0.3, {}))
-    dbname = postgres.create_database()
-    a, b = (Server(driver="pgsql", pg=postgres, dbname=dbname, processing_time="0.1",
-                   extra_conf=webhook_conf(r.url())) for _ in range(2))
+    dbname = shared_db.create_database()
+    a, b = (shared_db.server(dbname=dbname, processing_time="0.1",
+                             extra_conf=webhook_conf(r.url(), attempts=PATIENT))
+            for _ in range(2))
     try:
         a.start()
         b.start()

@@ -1,0 +1,113 @@
+"""What the mysql driver makes mod_orders do differently, on a private
+MariaDB: a session killed inside a writer's transaction commits nothing of
+it (the driver's auto-reconnect is off while mod_orders holds a
+connection), and a connection set to count found rows is refused."""
+import threading
+
+import pymysql
+import pytest
+
+from orders_data import order
+from orders_server import Server, wait_for
+
+
+@pytest.fixture
+def mysql_server(mariadb):
+    made = []
+
+    def make(**kw):
+        s = Server(driver="mysql", my=mariadb, processing_time="0.1", **kw)
+        made.append(s)
+        return s
+    yield make
+    for s in made:
+        s.cleanup()
+
+
+def hold_event_writer_lock(mariadb, dbname):
+    """A connection of the test's that holds the row every writer's
+    transaction locks first (sql/mysql.sql): the module's next batch waits
+    on it, inside its transaction."""
+    conn = mariadb.connect(dbname)
+    conn.autocommit(False)
+    with conn.cursor() as cur:
+        cur.execute("SELECT until_us FROM order_leases WHERE name = "
+                    "'event-writer' FOR UPDATE")
+    return conn
+
+
+def waiting_for_lock(mariadb):
+    rows = mariadb.query(None, "SELECT COUNT(*) AS n FROM information_schema."
+                               "INNODB_TRX WHERE trx_state = 'LOCK WAIT'")
+    return rows[0]["n"] > 0
+
+
+# The killed batch is logged as the writer met it (ORD00013).
+@pytest.mark.orders_log("ORD00013")
+def test_a_session_killed_inside_a_batch_commits_none_of_it(mysql_server, mariadb):
+    server = mysql_server().start()
+    assert server.post("/orders", order("before-1")).status == 202
+    holder = hold_event_writer_lock(mariadb, server.dbname)
+    answers = []
+    try:
+        poster = threading.Thread(target=lambda: answers.append(
+            server.post("/orders", order("killed-1"))))
+        poster.start()
+        try:
+            wait_for(lambda: waiting_for_lock(mariadb), 30,
+                     interval=0.05, what="the batch to wait inside its transaction")
+        except AssertionError:
+            # What the database was doing instead, for the report.
+            raise AssertionError(f"no lock wait; answers {answers}, transactions "
+                                 f"{mariadb.query(None, 'SELECT * FROM information_schema.INNODB_TRX')}")
+        assert mariadb.kill_connections(server.dbname) > 0
+    finally:
+        holder.rollback()
+        holder.close()
+    poster.join(30)
+    status = answers[0].status
+    # The batch ran again whole on a new session (202), or answered 503:
+    # never half of it, never a 500.
+    assert status in (202, 503), answers[0]
+    orders = server.sql("SELECT COUNT(*) AS n FROM orders WHERE order_id = 'killed-1'")[0]["n"]
+    events = server.sql("SELECT COUNT(*) AS n FROM order_events "
+                        "WHERE order_id = 'killed-1' AND type = 'order.created'")[0]["n"]
+    assert (orders, events) == ((1, 1) if status == 202 else (0, 0)), status
+    # And the server goes on.
+    assert server.post("/orders", order("after-1")).status == 202
+    print(f"\nthe killed batch answered {status}")
+
+
+# Refused connections load no schema (ORD00043).
+@pytest.mark.orders_log("ORD00006", "ORD00043")
+def test_a_connection_that_counts_found_rows_is_refused(mysql_server):
+    server = mysql_server()
+    server.params += " flags=CLIENT_FOUND_ROWS"
+    server.render()
+    server.start()
+    for i in range(3):
+        r = server.post("/orders", order(f"found-{i}"))
+        assert r.status == 503, r
+    lines = [l for l in server.read_log().splitlines() if "ORD00006" in l]
+    assert lines and "CLIENT_FOUND_ROWS" in lines[0], server.read_log()[-2000:]
+    assert len(lines) <= 2          # once per child
+    # Not a statement ran on them: not even the schema's.
+    assert server.sql("SELECT COUNT(*) AS n FROM information_schema.TABLES "
+                      f"WHERE TABLE_SCHEMA = '{server.dbname}'")[0]["n"] == 0
+
+
+def test_auto_reconnect_is_off_and_says_so(mysql_server):
+    server = mysql_server().start()
+    assert server.post("/orders", order("said-1")).status == 202
+    wait_for(lambda: "ORD00005" in server.read_log(), 10, what="the notice")
+    line = next(l for l in server.read_log().splitlines() if "ORD00005" in l)
+    assert "auto-reconnect off" in line
+
+
+def test_ids_differing_in_case_are_two_orders(mysql_server):
+    # The binary collation: ORD1 and ord1 are two orders, as elsewhere.
+    server = mysql_server().start()
+    assert server.post("/orders", order("Case-1")).status == 202
+    assert server.post("/orders", order("case-1", user_id=2)).status == 202
+    assert server.get("/orders/CASE-1").status == 404
+    assert server.get("/orders/case-1").json()["user_id"] == 2
