@@ -149,7 +149,8 @@ def stop_receiver(proc):
 def events_phase(rows, notes):
     """POST before the outbox, with it, and with a webhook, each against
     the static file of its own server, in this run."""
-    module, why = base_module()
+    module, why = base_module() if DB != "mysql" else (
+        None, f"{BASE} has no MariaDB/MySQL driver")
     if module is None:
         notes.append(f"POST before the outbox: not measured ({why}).")
     receiver, port = start_receiver()
@@ -181,7 +182,7 @@ def events_phase(rows, notes):
                     res.update(name=name, conns=100, ratio=res["rps"] / static["rps"])
                     rows.append(res)
                     print(f"{name:60} {res['rps']:9.0f} req/s  p99 {res['p99']:8.2f} ms  "
-                          f"ratio {res['ratio']:.2f}", flush=True)
+                          f"ratio {res['ratio']:.2f}  non-2xx {res['non2xx']}", flush=True)
                 if conf:
                     notes.append(
                         f"With the webhook: {figures['delivered'] - sent:,} events delivered "
