@@ -112,8 +112,12 @@ ap_dbd_t *orders_dbd_acquire(request_rec *r)
 {
     ap_dbd_t *dbd = ap_dbd_acquire(r);
 
-    /* Registered after ap_dbd_acquire's own cleanup, so run before it. */
-    if (dbd) {
+    /* ap_dbd_acquire gives a request one connection however often it is
+     * asked: its release is registered the first time, after
+     * ap_dbd_acquire's own cleanup, so that it runs before it. */
+    if (dbd && ap_get_module_config(r->request_config, &orders_module)
+               != dbd) {
+        ap_set_module_config(r->request_config, &orders_module, dbd);
         apr_pool_cleanup_register(r->pool, dbd, release_at_end,
                                   apr_pool_cleanup_null);
     }

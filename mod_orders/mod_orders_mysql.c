@@ -39,7 +39,8 @@ typedef my_bool_t mariadb_get_info_fn(void *mysql, int value, void *arg);
 static mysql_options_fn *volatile options_fn;
 static mysql_ping_fn *volatile ping_fn;
 static mariadb_get_info_fn *volatile get_info_fn;
-static volatile apr_uint32_t said, said_found_rows;
+static volatile apr_uint32_t said_no_client, said_found_rows,
+                             said_reconnect_off;
 
 /* The client library's two functions, found once; 0 when they are not in
  * the process. */
@@ -120,38 +121,38 @@ void orders_mysql_child_init(server_rec *s)
     mysql_ops.get_row = numbered_row;
 }
 
+/* Logs `what` the first time `*said` is set, and no more. */
+static void say_once(volatile apr_uint32_t *said, server_rec *s, int level,
+                     const char *what)
+{
+    if (apr_atomic_cas32(said, 1, 0) == 0) {
+        ap_log_error(APLOG_MARK, level, 0, s, "%s", what);
+    }
+}
+
 apr_status_t orders_mysql_adopt(ord_db_t *c, server_rec *s)
 {
     if (strcmp(apr_dbd_name(c->driver), "mysql") != 0) {
         return APR_SUCCESS;
     }
     if (!client_found() || !set_reconnect(c, 0)) {
-        if (apr_atomic_cas32(&said, 1, 0) == 0) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ORD00004: cannot "
-                         "switch off the mysql driver's auto-reconnect "
-                         "(mysql_options not found in the process): "
-                         "mod_orders does not use MariaDB/MySQL connections "
-                         "that could reconnect inside a transaction");
-        }
+        say_once(&said_no_client, s, APLOG_ERR, "ORD00004: cannot switch off "
+                 "the mysql driver's auto-reconnect (mysql_options not found "
+                 "in the process): mod_orders does not use MariaDB/MySQL "
+                 "connections that could reconnect inside a transaction");
         return APR_ENOTIMPL;
     }
     if (counts_found_rows(c)) {
-        if (apr_atomic_cas32(&said_found_rows, 1, 0) == 0) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ORD00006: DBDParams "
-                         "sets flags=CLIENT_FOUND_ROWS: mod_orders counts "
-                         "the rows an UPDATE changed, not those it found, "
-                         "and does not use these connections; remove the "
-                         "flag");
-        }
+        say_once(&said_found_rows, s, APLOG_ERR, "ORD00006: DBDParams sets "
+                 "flags=CLIENT_FOUND_ROWS: mod_orders counts the rows an "
+                 "UPDATE changed, not those it found, and does not use these "
+                 "connections; remove the flag");
         return APR_ENOTIMPL;
     }
-    if (apr_atomic_cas32(&said, 2, 0) == 0) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ORD00005: MariaDB/MySQL "
-                     "connections of mod_orders run with the driver's "
-                     "auto-reconnect off (a reconnect inside a transaction "
-                     "would commit half of it); a broken session is renewed "
-                     "between transactions");
-    }
+    say_once(&said_reconnect_off, s, APLOG_NOTICE, "ORD00005: MariaDB/MySQL "
+             "connections of mod_orders run with the driver's auto-reconnect "
+             "off (a reconnect inside a transaction would commit half of "
+             "it); a broken session is renewed between transactions");
     c->ops = &mysql_ops;
     return APR_SUCCESS;
 }

@@ -11,13 +11,12 @@ import decimal
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
 
 import pymysql
 
-from orders_server import IS_ROOT, free_port, process_alive, wait_for
+from orders_server import IS_ROOT, free_port, process_alive, terminate, wait_for
 
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = "/usr/bin/mariadb-install-db"
@@ -140,13 +139,7 @@ class MariaDBServer:
         """A clean shutdown (SIGTERM), waited for."""
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        terminate(self.proc, timeout)
         self.proc = None
 
     def cleanup(self):

@@ -64,6 +64,18 @@ def process_alive(pid):
         return False
 
 
+def terminate(proc, timeout=30):
+    """Stops a process the tests started (a subprocess.Popen) by its PID:
+    SIGTERM, a wait of `timeout`, then SIGKILL."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 def wait_for(predicate, timeout, interval=0.05, what="condition"):
     """Polls `predicate` until it returns a true value or `timeout` passes."""
     deadline = time.monotonic() + timeout
@@ -205,13 +217,7 @@ class Server:
         if self.proc is None:
             return
         children = self.children()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        terminate(self.proc, timeout)
         # The parent reaps its children before it exits; make sure of it.
         for pid in children:
             if process_alive(pid):

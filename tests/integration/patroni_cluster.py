@@ -53,7 +53,7 @@ import subprocess
 import tempfile
 import time
 
-from orders_server import IS_ROOT, free_port, process_alive, wait_for
+from orders_server import IS_ROOT, free_port, process_alive, terminate, wait_for
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PATRONI = "/usr/bin/patroni"
@@ -611,13 +611,8 @@ class PatroniCluster:
             except subprocess.TimeoutExpired:
                 _kill(p.pid)
                 p.wait(10)
-        if self.etcd is not None and self.etcd.poll() is None:
-            self.etcd.send_signal(signal.SIGTERM)
-            try:
-                self.etcd.wait(10)
-            except subprocess.TimeoutExpired:
-                self.etcd.kill()
-                self.etcd.wait(10)
+        if self.etcd is not None:
+            terminate(self.etcd, 10)
         for _ in range(3):
             left = self.processes()
             if not left:

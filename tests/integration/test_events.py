@@ -13,7 +13,7 @@ import time
 import pytest
 
 from orders_data import order
-from orders_server import concurrent_posts, wait_for
+from orders_server import wait_for
 
 # The events one order goes through, by how it ends.
 COMPLETED = ["order.created", "order.processing", "order.completed"]

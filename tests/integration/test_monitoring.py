@@ -14,7 +14,6 @@ import math
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import urllib.error
@@ -22,7 +21,7 @@ import urllib.parse
 import urllib.request
 
 from orders_data import order
-from orders_server import ROOT, Server, free_port, wait_for
+from orders_server import ROOT, Server, free_port, terminate, wait_for
 from test_webhooks import Receiver, webhook_conf
 
 PROMTOOL = "/usr/bin/promtool"
@@ -171,13 +170,8 @@ class Prometheus:
         return data["result"]
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        if self.proc is not None:
+            terminate(self.proc)
         self.proc = None
 
     def cleanup(self):

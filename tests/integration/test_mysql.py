@@ -4,7 +4,6 @@ it (the driver's auto-reconnect is off while mod_orders holds a
 connection), and a connection set to count found rows is refused."""
 import threading
 
-import pymysql
 import pytest
 
 from orders_data import order

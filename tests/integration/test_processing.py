@@ -7,7 +7,7 @@ import time
 import pytest
 
 from orders_data import order
-from orders_server import (Server, assert_no_crash, concurrent_posts, wait_completions_logged,
+from orders_server import (assert_no_crash, concurrent_posts, wait_completions_logged,
                            wait_for)
 
 

@@ -5,14 +5,14 @@ counted in /metrics, the log id of the module's error_log lines; and the
 module without a database: one line at start, 503s that say so."""
 import os
 import re
-import signal
 import subprocess
 import tempfile
 
 import pytest
 
 from orders_data import order
-from orders_server import MODDIR, ROOT, Server, free_port, process_alive, wait_for
+from orders_server import (MODDIR, ROOT, Server, free_port, process_alive, terminate,
+                           wait_for)
 from test_unavailable import hold_write_lock
 
 GENERATED = re.compile(r"^[0-9a-f]{32}$")
@@ -309,8 +309,7 @@ def test_without_a_database_one_line_at_start_and_503s_saying_so():
             assert "DBDParams" in err["error"]
             assert err["request_id"] == headers["Request-Id"]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        terminate(proc)
         wait_for(lambda: not process_alive(proc.pid), 10, what="httpd to stop")
     with open(os.path.join(work, "error_log")) as f:
         log = f.read()
