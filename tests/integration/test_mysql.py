@@ -36,9 +36,14 @@ def hold_event_writer_lock(mariadb, dbname):
 
 
 def waiting_for_lock(mariadb):
+    """A row lock wait (INNODB_TRX) or a metadata lock wait (a statement of
+    the module's waiting: PROCESSLIST)."""
     rows = mariadb.query(None, "SELECT COUNT(*) AS n FROM information_schema."
                                "INNODB_TRX WHERE trx_state = 'LOCK WAIT'")
-    return rows[0]["n"] > 0
+    waits = mariadb.query(None, "SELECT COUNT(*) AS n FROM information_schema."
+                                "PROCESSLIST WHERE USER = 'orders' "
+                                "AND STATE LIKE 'Waiting for%'")
+    return rows[0]["n"] > 0 or waits[0]["n"] > 0
 
 
 # The killed batch is logged as the writer met it (ORD00013).
@@ -46,6 +51,10 @@ def waiting_for_lock(mariadb):
 def test_a_session_killed_inside_a_batch_commits_none_of_it(mysql_server, mariadb):
     server = mysql_server().start()
     assert server.post("/orders", order("before-1")).status == 202
+    # Every child has loaded (made or found the schema) once an order has
+    # gone through: no DDL of theirs meets the lock below.
+    wait_for(lambda: server.db_status_counts()["Completed"] == 1, 30,
+             what="the first order to complete")
     holder = hold_event_writer_lock(mariadb, server.dbname)
     answers = []
     try:

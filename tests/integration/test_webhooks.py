@@ -97,6 +97,8 @@ def webhook_conf(url, extra="", attempts=4):
 # loaded machine makes miss the 1 s timeout a few times must not end an
 # event's tries.
 PATIENT = 50
+# How late the receiver, on a loaded machine, may stamp a request.
+STAMP_LAG = 2
 
 
 @pytest.fixture
@@ -317,7 +319,10 @@ def assert_at_least_once_duplicates_only_around(r, server, killed_at):
     # on a loaded machine: the row counts more than one attempt).
     attempts = {f"evt_{row['seq']}": row["attempts"] for row in server.sql(
         "SELECT seq, attempts FROM order_events")}
-    assert all(min(ts) < killed_at or attempts[i] > 1 for i, ts in again.items()), \
+    # The receiver stamps a request when its thread gets to it: one a child
+    # sent just before the kill can be stamped a moment after it.
+    assert all(min(ts) < killed_at + STAMP_LAG or attempts[i] > 1
+               for i, ts in again.items()), \
         {i: (ts, attempts[i]) for i, ts in again.items()}
     per_order = first_receipts_in_order(calls)
     assert all(types == COMPLETED for types in per_order.values()), per_order
