@@ -36,13 +36,17 @@ def hold_event_writer_lock(mariadb, dbname):
 
 
 def waiting_for_lock(mariadb):
-    """A row lock wait (INNODB_TRX) or a metadata lock wait (a statement of
-    the module's waiting: PROCESSLIST)."""
+    """A session of the module's stopped at the lock: a row lock wait
+    (INNODB_TRX), a metadata lock wait, or the lock's own statement still
+    running (PROCESSLIST).  The last is needed: a transaction that has
+    written nothing yet waits in the optimizer's "Statistics" stage, and
+    MariaDB 10.11 then often leaves it out of INNODB_TRX."""
     rows = mariadb.query(None, "SELECT COUNT(*) AS n FROM information_schema."
                                "INNODB_TRX WHERE trx_state = 'LOCK WAIT'")
     waits = mariadb.query(None, "SELECT COUNT(*) AS n FROM information_schema."
                                 "PROCESSLIST WHERE USER = 'orders' "
-                                "AND STATE LIKE 'Waiting for%'")
+                                "AND (STATE LIKE 'Waiting for%' OR "
+                                "INFO LIKE '%''event-writer'' FOR UPDATE')")
     return rows[0]["n"] > 0 or waits[0]["n"] > 0
 
 
