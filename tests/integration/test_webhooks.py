@@ -68,7 +68,13 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            # listen()'s backlog: socketserver's 5 drops the SYNs of a
+            # child's 32 transfers at once, which then wait for the
+            # kernel's 1 s retransmit and miss OrdersWebhookTimeout.
+            request_queue_size = 256
+
+        self.httpd = Server(("127.0.0.1", self.port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
