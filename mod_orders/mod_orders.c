@@ -80,6 +80,11 @@ static int orders_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         || orders_dbd_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (orders_watch_post_config(pconf, s) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "ORD00032: cannot "
+                     "register the statement watch with mod_watchdog: "
+                     "OrdersDatabaseTimeout is not enforced");
+    }
     return orders_recovery_post_config(pconf, s);
 }
 
@@ -107,6 +112,7 @@ static void orders_child_init(apr_pool_t *pchild, server_rec *s)
         return;     /* nothing to serve, or no database to serve it from */
     }
     orders_mysql_child_init(s);
+    orders_watch_child_init(s);
     rv = orders_dbd_child_init(pchild);
     if (rv == APR_SUCCESS) {
         rv = orders_recovery_child_init(pchild);

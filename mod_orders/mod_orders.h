@@ -42,6 +42,7 @@ typedef struct {
     const char *webhook_url;            /* OrdersWebhookURL, NULL: none */
     const ord_webhook_keys_t *webhook_keys; /* OrdersWebhookSecret */
     apr_interval_time_t webhook_timeout; /* OrdersWebhookTimeout */
+    apr_interval_time_t database_timeout; /* OrdersDatabaseTimeout */
     ord_webhook_policy_t webhook_retry; /* OrdersWebhookRetry, ...Attempts */
 } orders_server_conf_t;
 
@@ -76,6 +77,16 @@ apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn);
  * check renewing a broken session (other drivers: nothing).  APR_ENOTIMPL
  * when that cannot be done: the connection is not used. */
 void orders_mysql_child_init(server_rec *s);
+/* The ops of an adopted mysql connection (set up by its child_init). */
+const ord_db_ops_t *orders_mysql_ops(void);
+
+/* The watch on statements that the database does not answer
+ * (mod_orders_watch.c): registered with mod_watchdog in post_config, set
+ * up in each child, and put on every connection orders_store_conn hands
+ * out. */
+apr_status_t orders_watch_post_config(apr_pool_t *pconf, server_rec *s);
+void orders_watch_child_init(server_rec *s);
+void orders_watch_adopt(ord_db_t *conn);
 apr_status_t orders_mysql_adopt(ord_db_t *c, server_rec *s);
 /* Reconnect on again, for mod_dbd's check when it hands `dbd` out next. */
 void orders_mysql_release(ap_dbd_t *dbd);

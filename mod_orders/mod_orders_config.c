@@ -23,6 +23,7 @@
 #define DEFAULT_EVENT_RETENTION     604800
 #define DEFAULT_MAX_WAITERS         16
 #define DEFAULT_WEBHOOK_TIMEOUT     10
+#define DEFAULT_DATABASE_TIMEOUT    5
 #define DEFAULT_WEBHOOK_RETRY_MIN   5
 #define DEFAULT_WEBHOOK_RETRY_MAX   3600
 #define DEFAULT_WEBHOOK_ATTEMPTS    15
@@ -35,6 +36,7 @@
 #define MAX_EVENT_RETENTION     315360000  /* ten years */
 #define MAX_WAITERS             100000
 #define MAX_WEBHOOK_TIMEOUT     300
+#define MAX_DATABASE_TIMEOUT    300
 #define MAX_WEBHOOK_RETRY       86400
 #define MAX_WEBHOOK_ATTEMPTS    1000
 
@@ -55,6 +57,7 @@ void *orders_create_server_conf(apr_pool_t *p, server_rec *s)
     c->webhook_url = NULL;
     c->webhook_keys = NULL;
     c->webhook_timeout = ORDERS_UNSET;
+    c->database_timeout = ORDERS_UNSET;
     c->webhook_retry.min = ORDERS_UNSET;
     c->webhook_retry.max = ORDERS_UNSET;
     c->webhook_retry.attempts = ORDERS_UNSET;
@@ -80,6 +83,7 @@ void *orders_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     c->webhook_keys = add->webhook_keys ? add->webhook_keys
                                         : base->webhook_keys;
     c->webhook_timeout = MERGED(webhook_timeout);
+    c->database_timeout = MERGED(database_timeout);
     c->webhook_retry = add->webhook_retry.min != ORDERS_UNSET
                        ? add->webhook_retry : base->webhook_retry;
     if (add->webhook_retry.attempts != ORDERS_UNSET) {
@@ -141,6 +145,9 @@ orders_server_conf_t orders_server_settings(server_rec *s)
     }
     if (c.webhook_timeout == ORDERS_UNSET) {
         c.webhook_timeout = apr_time_from_sec(DEFAULT_WEBHOOK_TIMEOUT);
+    }
+    if (c.database_timeout == ORDERS_UNSET) {
+        c.database_timeout = apr_time_from_sec(DEFAULT_DATABASE_TIMEOUT);
     }
     if (c.webhook_retry.min == ORDERS_UNSET) {
         c.webhook_retry.min = apr_time_from_sec(DEFAULT_WEBHOOK_RETRY_MIN);
@@ -308,6 +315,14 @@ static const char *set_webhook_timeout(cmd_parms *cmd, void *dc,
                                      &server_conf(cmd)->webhook_timeout);
 }
 
+static const char *set_database_timeout(cmd_parms *cmd, void *dc,
+                                        const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : parse_seconds(cmd, arg, 0.1, MAX_DATABASE_TIMEOUT,
+                                     &server_conf(cmd)->database_timeout);
+}
+
 static const char *set_webhook_retry(cmd_parms *cmd, void *dc,
                                      const char *min_arg, const char *max_arg)
 {
@@ -374,6 +389,11 @@ const command_rec orders_cmds[] = {
                   "waiting reads (wait=, Prefer: wait) each child holds at "
                   "once (0-" S(MAX_WAITERS) ", default "
                   S(DEFAULT_MAX_WAITERS) ")"),
+    AP_INIT_TAKE1("OrdersDatabaseTimeout", set_database_timeout, NULL,
+                  RSRC_CONF, "seconds a statement may wait on PostgreSQL or "
+                  "MariaDB before its connection is cut and what it was "
+                  "for answers 503 (0.1-" S(MAX_DATABASE_TIMEOUT) ", default "
+                  S(DEFAULT_DATABASE_TIMEOUT) ")"),
     AP_INIT_TAKE1("OrdersWebhookURL", set_webhook_url, NULL, RSRC_CONF,
                   "http:// or https:// URL every event is POSTed to "
                   "(default none)"),

@@ -95,7 +95,13 @@ apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn)
     apr_status_t rv = ord_db_init(conn, dbd->driver, dbd->handle,
                                   dbd->prepared, dbd->pool);
 
-    return rv == APR_SUCCESS ? orders_mysql_adopt(conn, ap_server_conf) : rv;
+    if (rv == APR_SUCCESS) {
+        rv = orders_mysql_adopt(conn, ap_server_conf);
+    }
+    if (rv == APR_SUCCESS) {
+        orders_watch_adopt(conn);
+    }
+    return rv;
 }
 
 /* A connection goes back to mod_dbd with the mysql driver's reconnect on

@@ -121,6 +121,11 @@ void orders_mysql_child_init(server_rec *s)
     mysql_ops.get_row = numbered_row;
 }
 
+const ord_db_ops_t *orders_mysql_ops(void)
+{
+    return &mysql_ops;
+}
+
 /* Logs `what` the first time `*said` is set, and no more. */
 static void say_once(volatile apr_uint32_t *said, server_rec *s, int level,
                      const char *what)

@@ -154,7 +154,8 @@ unsigned int ord_db_statement_count(const ord_db_t *c)
 static ord_db_fault_e failed(ord_db_t *c, int code)
 {
     const char *msg = c->ops->error(c, code);
-    ord_db_fault_e fault = c->dialect->classify(code, msg);
+    ord_db_fault_e fault = c->cut ? ORD_DB_CUT
+                                  : c->dialect->classify(code, msg);
 
     if (c->error_code == 0) {
         apr_size_t n;
@@ -169,7 +170,8 @@ static ord_db_fault_e failed(ord_db_t *c, int code)
             c->error[--n] = '\0';
         }
     }
-    if (fault == ORD_DB_STALE || fault == ORD_DB_LOST) {
+    c->cut = 0;
+    if (fault == ORD_DB_STALE || fault == ORD_DB_LOST || fault == ORD_DB_CUT) {
         forget_statements(c);
     }
     return fault;

@@ -67,7 +67,8 @@ struct ord_db_t {
     const ord_sql_dialect_t *dialect;
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
-    void *ctx;                      /* the stand-in's, in tests */
+    void *ctx;                      /* the ops' own: a stand-in's in
+                                     * tests, the statement watch's */
     apr_hash_t *statements;         /* sql text -> apr_dbd_prepared_t */
     apr_pool_t *statement_pool;     /* their memory, per session */
     apr_hash_t *home;               /* where the cache is kept */
@@ -76,6 +77,9 @@ struct ord_db_t {
     /* Events written on this connection are queued for webhook delivery
      * (ord_store); the glue sets it. */
     int deliver_events;
+    /* Set by a watch on the connection's statements (the glue's) when it
+     * cut the one that just failed: that failure is ORD_DB_CUT. */
+    int cut;
     int error_code;                 /* the first failure's, 0: none */
     ord_db_fault_e fault;
     char error[ORD_DB_ERROR_MAX];

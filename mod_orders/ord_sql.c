@@ -33,6 +33,7 @@ const char *ord_sql_fault_name(ord_db_fault_e fault)
     case ORD_DB_FULL:  return "disk full";
     case ORD_DB_STALE: return "prepared statement missing";
     case ORD_DB_LOST:  return "connection lost";
+    case ORD_DB_CUT:   return "statement cut after OrdersDatabaseTimeout";
     default:           return "statement failed";
     }
 }

@@ -17,7 +17,10 @@ typedef enum {
     ORD_DB_BUSY,        /* another writer holds the database: try later */
     ORD_DB_FULL,        /* the disk (or a quota) is full */
     ORD_DB_STALE,       /* a prepared statement is gone: prepare it again */
-    ORD_DB_LOST         /* the session is gone: reset or replace it */
+    ORD_DB_LOST,        /* the session is gone: reset or replace it */
+    ORD_DB_CUT          /* the session was cut, its statement having run
+                         * past OrdersDatabaseTimeout: gone too, and a
+                         * statement run again would likely wait as long */
 } ord_db_fault_e;
 
 typedef struct {

@@ -111,8 +111,10 @@ static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
          * have committed: never run again, and say that it is unknown.  A
          * COMMIT the database refused (a full disk) committed nothing. */
         if (ord_db_commit(conn) != APR_SUCCESS) {
-            rv = ord_db_fault(conn) == ORD_DB_LOST ? APR_INCOMPLETE
-                                                   : APR_EGENERAL;
+            ord_db_fault_e why = ord_db_fault(conn);
+
+            rv = why == ORD_DB_LOST || why == ORD_DB_CUT ? APR_INCOMPLETE
+                                                         : APR_EGENERAL;
         }
     }
     else if (conn->in_transaction) {
@@ -147,7 +149,8 @@ static int waited_for(const ticket_t *batch)
  * only because its session had ended (or lost its statements) before
  * COMMIT runs once more, on the session the next connection has: a
  * database restart or a killed connection then costs the requests of that
- * batch nothing. */
+ * batch nothing.  One that was cut for running too long (ORD_DB_CUT) does
+ * not: it would most likely wait as long again. */
 static void run_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p)
 {
     apr_status_t failed = APR_EAGAIN;

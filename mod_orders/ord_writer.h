@@ -17,7 +17,9 @@
  * the writes are conditional, so a client's or a job's retry settles it).
  * A batch that failed only because its session ended before COMMIT is run
  * once more on a new session, so writes must be safe to run again after a
- * rollback (they report through their argument, set anew on each run).
+ * rollback (they report through their argument, set anew on each run); a
+ * batch whose statement was cut for running too long (ORD_DB_CUT) is not,
+ * and a cut COMMIT's outcome is unknown (APR_INCOMPLETE).
  * After BEGIN found the database locked (busy), batches of posted writes
  * only (nobody waits for them) fail at once with APR_EAGAIN for the next
  * half second, without waiting for the lock.

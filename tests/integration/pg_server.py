@@ -60,6 +60,13 @@ class PostgresServer:
                  "-U", "postgres", name)
         return name
 
+    def execute(self, dbname, sql):
+        """Runs `sql` (one statement, outside a transaction block: ALTER
+        SYSTEM too); its output."""
+        return self.run("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                        "-h", self.dir, "-p", str(self.port), "-U", "postgres",
+                        "-d", dbname, "-c", sql).stdout
+
     def query(self, dbname, sql):
         """Rows of `sql` as a list of dicts (through json_agg)."""
         out = self.run("psql", "-X", "-q", "-A", "-t", "-h", self.dir,

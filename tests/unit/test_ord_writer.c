@@ -343,6 +343,54 @@ static void test_stop_runs_posted_writes_and_then_refuses_posts(void **state)
     assert_int_equal(count_rows(fx), N);
 }
 
+/* A write whose first run fails as its session did: lost (the batch runs
+ * again on a new session), or cut for running too long (it does not: it
+ * would wait as long again). */
+typedef struct {
+    ord_db_fault_e fault;
+    int runs;
+} fails_once_t;
+
+static apr_status_t write_fails_once(ord_db_t *c, apr_pool_t *p, void *arg)
+{
+    fails_once_t *f = arg;
+
+    (void)p;
+    if (f->runs++ > 0) {
+        return APR_SUCCESS;
+    }
+    c->error_code = -1;
+    c->fault = f->fault;
+    return APR_EGENERAL;
+}
+
+static void test_a_lost_batch_runs_again_and_a_cut_one_does_not(void **state)
+{
+    static const struct {
+        ord_db_fault_e fault;
+        apr_status_t rv;
+        int runs;
+    } rows[] = {
+        { ORD_DB_LOST, APR_SUCCESS, 2 },
+        { ORD_DB_CUT, APR_EGENERAL, 1 },
+    };
+    fixture_t *fx = *state;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        ord_writer_t *writer = new_writer(fx, 8);
+        fails_once_t f = { rows[i].fault, 0 };
+
+        ord_db_reset_error(&fx->db.conn);
+        fx->batches = 0;
+        assert_int_equal(ord_writer_submit(writer, write_fails_once, &f),
+                         rows[i].rv);
+        assert_int_equal(f.runs, rows[i].runs);
+        assert_int_equal(apr_atomic_read32(&fx->batches), rows[i].runs);
+        ord_writer_stop(writer);
+    }
+}
+
 #define WTEST(f) cmocka_unit_test_setup_teardown(f, setup, unit_sqlite_teardown)
 
 int main(void)
@@ -355,6 +403,7 @@ int main(void)
         WTEST(test_post_returns_at_once_and_calls_done_after_commit),
         WTEST(test_posted_failure_reaches_every_done_of_the_batch),
         WTEST(test_stop_runs_posted_writes_and_then_refuses_posts),
+        WTEST(test_a_lost_batch_runs_again_and_a_cut_one_does_not),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }
