@@ -388,6 +388,11 @@ class PatroniCluster:
                 f"dbname={dbname} user=postgres target_session_attrs=read-write "
                 f"connect_timeout={connect_timeout}")
 
+    def params(self, dbname):
+        """The DBDParams a Server on this cluster is given (as
+        PostgresServer.params)."""
+        return self.dbd_params(dbname)
+
     def node_params(self, name, dbname):
         return (f"host=127.0.0.1 port={self.nodes[name]['port']} dbname={dbname} "
                 f"user=postgres connect_timeout=2")
@@ -521,14 +526,16 @@ class PatroniCluster:
             raise subprocess.CalledProcessError(p.returncode, p.args, p.stdout, p.stderr)
         return p.stdout
 
-    def switchover(self, candidate=None, timeout=120, via="rest"):
+    def switchover(self, candidate=None, timeout=120, via="rest", healthy=True):
         """A planned switchover to `candidate` (default: the synchronous
         standby), by POST /switchover to the leader's REST API, or with
         `patronictl switchover --force` (via="patronictl", which does the
         same POST); returns once the candidate leads and the old leader
         streams to it as its synchronous standby.  Returns
         {"requested_at", "switched_at" (the POST's answer: Patroni polls
-        until the candidate holds the leader lock), "healthy_at"}."""
+        until the candidate holds the leader lock), "healthy_at"}; with
+        healthy=False it returns once the candidate leads (healthy_at None:
+        call wait_healthy() later)."""
         leader = self.leader()
         assert leader, "no leader"
         if candidate is None:
@@ -548,7 +555,7 @@ class PatroniCluster:
         t1 = time.monotonic()
         wait_for(lambda: (self.leader() or {}).get("name") == candidate, timeout,
                  interval=0.2, what=f"{candidate} to lead")
-        t2 = self.wait_healthy(timeout)
+        t2 = self.wait_healthy(timeout) if healthy else None
         return {"requested_at": t0, "switched_at": t1, "healthy_at": t2}
 
     # -- removal -----------------------------------------------------------------

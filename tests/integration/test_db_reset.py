@@ -11,13 +11,12 @@ error_log.  A PostgreSQL, then a MariaDB, of this test's own, since it is
 restarted.
 """
 import collections
-import threading
 import time
 
 import pytest
 
-from orders_data import order
 from orders_server import assert_no_crash, wait_completions_logged, wait_for
+from orders_traffic import Traffic
 
 CLIENTS = 6
 # How soon after the database answers again the first order must be accepted:
@@ -26,72 +25,6 @@ CLIENTS = 6
 FIRST_202_WITHIN = 2.0
 # How long the database stays away during the restart.
 DOWN_FOR = 3.0
-
-
-class Traffic:
-    """CLIENTS threads that each place an order, then read an order placed
-    before, in a loop, recording (start, kind, status, order_id)."""
-
-    def __init__(self, server):
-        self.server = server
-        self.records = []
-        self.acked = []             # order ids answered 202 or 200
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True)
-                        for i in range(CLIENTS)]
-
-    def record(self, kind, t0, status, order_id):
-        with self.lock:
-            self.records.append((t0, kind, status, order_id))
-            if kind == "post" and status in (200, 202):
-                self.acked.append(order_id)
-
-    def request(self, method, path, body=None):
-        try:
-            return self.server.request(method, path, body=body, timeout=10).status
-        except OSError:
-            return 0    # a hang past the timeout, or a broken connection
-
-    def run(self, client):
-        n = 0
-        pending = None      # an order answered 503: the client retries it
-        while not self.stop.is_set():
-            if pending is None:
-                n += 1
-                pending = order(f"reset-{client}-{n}", user_id=client,
-                                item_ids=[n], total_amount=1.25)
-            t0 = time.monotonic()
-            status = self.request("POST", "/orders", pending)
-            self.record("post", t0, status, pending["order_id"])
-            if status in (200, 202):
-                pending = None
-            with self.lock:
-                known = (self.acked[-1 - (n % min(50, len(self.acked)))]
-                         if self.acked else None)
-            if known:
-                t0 = time.monotonic()
-                self.record("get", t0, self.request("GET", f"/orders/{known}"), known)
-            if status == 503:
-                time.sleep(0.05)    # a client's back-off before its retry
-
-    def __enter__(self):
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        for t in self.threads:
-            t.join(30)
-
-    def first(self, kind, status, after):
-        times = [t for t, k, s, _ in self.records if k == kind and s == status and t >= after]
-        return min(times) if times else None
-
-    def wait_for_202_after(self, t, timeout):
-        return wait_for(lambda: self.first("post", 202, t), timeout,
-                        what="a 202 after the database answered again")
 
 
 def terminate_sessions(db, dbname):
@@ -115,7 +48,7 @@ def test_reset_connections_and_restart_never_give_wrong_answers(own_db):
     server = own_db.server(processing_time="0.5", recovery_interval="1")
     try:
         server.start()
-        with Traffic(server) as traffic:
+        with Traffic([server], CLIENTS, prefix="reset") as traffic:
             wait_for(lambda: len(traffic.acked) >= 50, 30, what="orders accepted")
             # Every session of the module ended, twice, a second apart.
             ended = terminate_sessions(own_db, server.dbname)
@@ -139,12 +72,12 @@ def test_reset_connections_and_restart_never_give_wrong_answers(own_db):
             time.sleep(2)
 
         records = traffic.records
-        by = collections.Counter((k, s) for _, k, s, _ in records)
+        by = collections.Counter((r.kind, r.status) for r in records)
         print("answers:", dict(by))
         # Never a wrong answer: no false 404, no 500, no hung request.
-        false_404 = [r for r in records if r[1] == "get" and r[2] == 404]
+        false_404 = [r for r in records if r.kind == "get" and r.status == 404]
         assert false_404 == [], false_404[:5]
-        odd = [r for r in records if r[2] not in (200, 202, 503)]
+        odd = [r for r in records if r.status not in (200, 202, 503)]
         assert odd == [], odd[:5]
         # 503 only while the database was really away: from the stop until
         # it answered again, plus the moment a request already under way
@@ -153,13 +86,13 @@ def test_reset_connections_and_restart_never_give_wrong_answers(own_db):
         # session was ended may have committed, and answers 503 (ORD00015)
         # for the client's retry to settle; those retries got 200 or 202
         # (every order is acknowledged in the end: see below).
-        outside = [r for r in records if r[2] == 503
-                   and not (t_down - 0.5 <= r[0] <= t_up + FIRST_202_WITHIN)]
+        outside = [r for r in records if r.status == 503
+                   and not (t_down - 0.5 <= r.t0 <= t_up + FIRST_202_WITHIN)]
         lost_commits = server.read_log().count("ORD00015")
         print(f"503s outside the outage: {len(outside)}; lost COMMITs: {lost_commits}")
         if outside:
-            assert lost_commits > 0 and all(r[1] == "post" for r in outside), outside[:5]
-            assert {r[3] for r in outside} <= set(traffic.acked)
+            assert lost_commits > 0 and all(r.kind == "post" for r in outside), outside[:5]
+            assert {r.order_id for r in outside} <= set(traffic.acked)
         assert by[("post", 503)] > 0, "the database was away: some 503 expected"
         assert gap <= FIRST_202_WITHIN, gap
 
