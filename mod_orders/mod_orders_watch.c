@@ -28,8 +28,11 @@ APLOG_USE_MODULE(orders);
  * runs one statement at a time: this is above any ThreadsPerChild +
  * OrdersWorkers + our own threads that mod_dbd's DBDMax allows. */
 #define WATCH_SLOTS 1024
-/* How often the watchdog looks: a cut comes at most this late. */
+/* How often the watchdog looks: a cut comes at most this late.  A look
+ * counts at most MAX_STEP of age: after the process was stopped (SIGSTOP),
+ * its statements are not cut for time it did not run. */
 #define LOOK_EVERY apr_time_from_msec(100)
+#define MAX_STEP   apr_time_from_msec(500)
 
 typedef int socket_of_fn(void *native);
 
@@ -147,7 +150,7 @@ void orders_watch_adopt(ord_db_t *c)
     }
 }
 
-static void cut_socket(int fd, apr_interval_time_t ran, void *baton)
+static void cut_socket(int fd, apr_interval_time_t age, void *baton)
 {
     server_rec *s = baton;
 
@@ -157,7 +160,7 @@ static void cut_socket(int fd, apr_interval_time_t ran, void *baton)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "ORD00017: a statement "
                      "waited %.1f s on the database, past OrdersDatabaseTimeout"
                      " (%.1f s): its connection was cut, and what it was for "
-                     "answers 503", apr_time_as_msec(ran) / 1000.0,
+                     "answers 503", apr_time_as_msec(age) / 1000.0,
                      apr_time_as_msec(limit) / 1000.0);
     }
 }
@@ -165,7 +168,8 @@ static void cut_socket(int fd, apr_interval_time_t ran, void *baton)
 static apr_status_t look(int state, void *data, apr_pool_t *p)
 {
     if (state != AP_WATCHDOG_STATE_STOPPING && watch) {
-        ord_watch_cut_overdue(watch, apr_time_now(), limit, cut_socket, data);
+        ord_watch_cut_overdue(watch, apr_time_now(), limit, MAX_STEP,
+                              cut_socket, data);
     }
     return APR_SUCCESS;
 }

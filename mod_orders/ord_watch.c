@@ -10,6 +10,7 @@ typedef struct {
     int fd;             /* -1: free */
     int cut;
     apr_time_t since;
+    apr_interval_time_t age;    /* what the looks have counted */
     int next_free;      /* index, -1: none */
 } slot_t;
 
@@ -19,6 +20,7 @@ struct ord_watch_t {
     int nslots;
     int free_head;
     int busy;           /* how many are in use: the scan stops early */
+    apr_time_t last_look;
 };
 
 apr_status_t ord_watch_create(ord_watch_t **watch, apr_pool_t *p, int slots)
@@ -57,6 +59,7 @@ int ord_watch_enter(ord_watch_t *w, int fd, apr_time_t now)
         w->slots[i].fd = fd;
         w->slots[i].cut = 0;
         w->slots[i].since = now;
+        w->slots[i].age = 0;
         w->busy++;
     }
     apr_thread_mutex_unlock(w->lock);
@@ -81,7 +84,8 @@ int ord_watch_leave(ord_watch_t *w, int i)
 }
 
 int ord_watch_cut_overdue(ord_watch_t *w, apr_time_t now,
-                          apr_interval_time_t limit, ord_watch_cut_fn *cut,
+                          apr_interval_time_t limit,
+                          apr_interval_time_t max_step, ord_watch_cut_fn *cut,
                           void *baton)
 {
     int i, seen = 0, n = 0;
@@ -89,17 +93,21 @@ int ord_watch_cut_overdue(ord_watch_t *w, apr_time_t now,
     apr_thread_mutex_lock(w->lock);
     for (i = 0; i < w->nslots && seen < w->busy; i++) {
         slot_t *s = &w->slots[i];
+        apr_interval_time_t step;
 
         if (s->fd < 0) {
             continue;
         }
         seen++;
-        if (!s->cut && now - s->since >= limit) {
+        step = now - (s->since > w->last_look ? s->since : w->last_look);
+        s->age += step < 0 ? 0 : step > max_step ? max_step : step;
+        if (!s->cut && s->age >= limit) {
             s->cut = 1;
-            cut(s->fd, now - s->since, baton);
+            cut(s->fd, s->age, baton);
             n++;
         }
     }
+    w->last_look = now;
     apr_thread_mutex_unlock(w->lock);
     return n;
 }

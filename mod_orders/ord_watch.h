@@ -39,13 +39,18 @@ int ord_watch_enter(ord_watch_t *watch, int fd, apr_time_t now);
 int ord_watch_leave(ord_watch_t *watch, int slot);
 
 /* What cuts a statement: called under the watch's lock with its socket and
- * how long it has run; it must not call back into the watch. */
+ * its age; it must not call back into the watch. */
 typedef void ord_watch_cut_fn(int fd, apr_interval_time_t ran, void *baton);
 
-/* Cuts every statement that started `limit` or longer before `now` and was
- * not cut yet; returns how many it cut. */
+/* Ages every statement by the time since the last look (since its start,
+ * for one that started after it), but by at most `max_step`, and cuts each
+ * one whose age reached `limit` and that was not cut yet; returns how many
+ * it cut.  The cap keeps a process that did not run (SIGSTOP, a debugger)
+ * from cutting, when it resumes, statements whose answers came meanwhile:
+ * only time this process spent looking counts. */
 int ord_watch_cut_overdue(ord_watch_t *watch, apr_time_t now,
-                          apr_interval_time_t limit, ord_watch_cut_fn *cut,
+                          apr_interval_time_t limit,
+                          apr_interval_time_t max_step, ord_watch_cut_fn *cut,
                           void *baton);
 
 #endif /* ORD_WATCH_H */
