@@ -18,6 +18,7 @@
 #include "http_config.h"
 #include "mod_dbd.h"
 
+#include "ord_cache.h"
 #include "ord_metrics.h"
 #include "ord_order.h"
 #include "ord_request.h"
@@ -39,6 +40,7 @@ typedef struct {
     int max_items;                      /* OrdersMaxItems */
     apr_interval_time_t event_retention; /* OrdersEventRetention */
     int max_waiters;                    /* OrdersMaxWaiters */
+    int cache_entries;                  /* OrdersCacheEntries */
     const char *webhook_url;            /* OrdersWebhookURL, NULL: none */
     const ord_webhook_keys_t *webhook_keys; /* OrdersWebhookSecret */
     apr_interval_time_t webhook_timeout; /* OrdersWebhookTimeout */
@@ -146,6 +148,13 @@ void orders_engine_wait_change(apr_interval_time_t at_most);
  * time, since other children's and servers' changes wake nobody here, so
  * the caller looks at the database again after each. */
 void orders_engine_wait_until(apr_time_t until);
+/* The answer to a read of a finished order, kept by this child after an
+ * earlier read (OrdersCacheEntries): 1, or 0 when it must be read. */
+int orders_engine_find_finished(apr_pool_t *p, const char *order_id,
+                                ord_cache_answer_t *answer);
+/* Keeps the answer (ETag, JSON) just read of `order` if it is finished. */
+void orders_engine_keep_finished(const ord_order_t *order, const char *etag,
+                                 const char *json);
 /* This child's metrics slot (NULL: no engine). */
 ord_metrics_slot_t *orders_engine_slot(void);
 /* For the recovery pass: the engine, held until _release (NULL when there

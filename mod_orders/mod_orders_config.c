@@ -22,6 +22,7 @@
 #define DEFAULT_MAX_ITEMS           1000
 #define DEFAULT_EVENT_RETENTION     604800
 #define DEFAULT_MAX_WAITERS         16
+#define DEFAULT_CACHE_ENTRIES       16384
 #define DEFAULT_WEBHOOK_TIMEOUT     10
 #define DEFAULT_DATABASE_TIMEOUT    5
 #define DEFAULT_WEBHOOK_RETRY_MIN   5
@@ -35,6 +36,7 @@
 #define MAX_ITEMS               100000
 #define MAX_EVENT_RETENTION     315360000  /* ten years */
 #define MAX_WAITERS             100000
+#define MAX_CACHE_ENTRIES       10000000
 #define MAX_WEBHOOK_TIMEOUT     300
 #define MAX_DATABASE_TIMEOUT    300
 #define MAX_WEBHOOK_RETRY       86400
@@ -54,6 +56,7 @@ void *orders_create_server_conf(apr_pool_t *p, server_rec *s)
     c->max_items = ORDERS_UNSET;
     c->event_retention = ORDERS_UNSET;
     c->max_waiters = ORDERS_UNSET;
+    c->cache_entries = ORDERS_UNSET;
     c->webhook_url = NULL;
     c->webhook_keys = NULL;
     c->webhook_timeout = ORDERS_UNSET;
@@ -79,6 +82,7 @@ void *orders_merge_server_conf(apr_pool_t *p, void *base_, void *add_)
     c->max_items = MERGED(max_items);
     c->event_retention = MERGED(event_retention);
     c->max_waiters = MERGED(max_waiters);
+    c->cache_entries = MERGED(cache_entries);
     c->webhook_url = add->webhook_url ? add->webhook_url : base->webhook_url;
     c->webhook_keys = add->webhook_keys ? add->webhook_keys
                                         : base->webhook_keys;
@@ -142,6 +146,9 @@ orders_server_conf_t orders_server_settings(server_rec *s)
     }
     if (c.max_waiters == ORDERS_UNSET) {
         c.max_waiters = DEFAULT_MAX_WAITERS;
+    }
+    if (c.cache_entries == ORDERS_UNSET) {
+        c.cache_entries = DEFAULT_CACHE_ENTRIES;
     }
     if (c.webhook_timeout == ORDERS_UNSET) {
         c.webhook_timeout = apr_time_from_sec(DEFAULT_WEBHOOK_TIMEOUT);
@@ -363,6 +370,14 @@ static const char *set_max_waiters(cmd_parms *cmd, void *dc, const char *arg)
                                    &server_conf(cmd)->max_waiters);
 }
 
+static const char *set_cache_entries(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : parse_count(cmd, arg, 0, MAX_CACHE_ENTRIES,
+                                   &server_conf(cmd)->cache_entries);
+}
+
 const command_rec orders_cmds[] = {
     AP_INIT_TAKE1("OrdersWorkers", set_workers, NULL, RSRC_CONF,
                   "threads of each child's processing pool (1-"
@@ -389,6 +404,11 @@ const command_rec orders_cmds[] = {
                   "waiting reads (wait=, Prefer: wait) each child holds at "
                   "once (0-" S(MAX_WAITERS) ", default "
                   S(DEFAULT_MAX_WAITERS) ")"),
+    AP_INIT_TAKE1("OrdersCacheEntries", set_cache_entries, NULL, RSRC_CONF,
+                  "finished orders whose answers each child keeps, so that "
+                  "reading one again does not ask the database (0-"
+                  S(MAX_CACHE_ENTRIES) ", default " S(DEFAULT_CACHE_ENTRIES)
+                  ")"),
     AP_INIT_TAKE1("OrdersDatabaseTimeout", set_database_timeout, NULL,
                   RSRC_CONF, "seconds a statement may wait on PostgreSQL or "
                   "MariaDB before its connection is cut and what it was "

@@ -163,16 +163,42 @@ static apr_status_t fetch_order(request_rec *r, const char *order_id,
  * Prefer: wait=N as well, a client that has the current order waits up to N
  * seconds for it to change: woken by this child's commits, and looking at
  * the database at least once a second for other children's and servers'. */
+/* The answer kept for a finished order: the same as read from the
+ * database, without asking it. */
+static int send_finished(request_rec *r, const char *inm,
+                         const ord_cache_answer_t *kept)
+{
+    const char *user = bound_user(r);
+
+    if (user && strcmp(kept->user_id, user) != 0) {
+        return send_unknown_order(r);
+    }
+    orders_request_note_order(r, NULL, kept->user_id);
+    apr_table_setn(r->headers_out, "ETag", kept->etag);
+    if (ord_etag_matches(inm, kept->etag)) {
+        return orders_send_not_modified(r);
+    }
+    return orders_send_json(r, HTTP_OK, kept->json);
+}
+
 static int handle_get(request_rec *r, const char *order_id)
 {
     const char *inm = apr_table_get(r->headers_in, "If-None-Match"), *etag;
+    const char *json;
     int wait = inm ? ord_prefer_wait(apr_table_get(r->headers_in, "Prefer"))
                    : 0;
+    ord_cache_answer_t kept;
     ord_db_t *conn;
     ord_order_t *order;
     apr_time_t until = 0;
     int answer = OK, waiting = 0;
 
+    /* A finished order never changes: a read of one this child has read
+     * before is answered from memory (a wait for its change would last
+     * its N seconds either way, and goes the long way). */
+    if (!wait && orders_engine_find_finished(r->pool, order_id, &kept)) {
+        return send_finished(r, inm, &kept);
+    }
     if (fetch_order(r, order_id, &conn, &order, &answer) != APR_SUCCESS) {
         return answer;
     }
@@ -194,11 +220,17 @@ static int handle_get(request_rec *r, const char *order_id)
     if (waiting) {
         orders_engine_wait_end();
     }
+    json = ord_status_final(order->status) ? ord_json_order(r->pool, order)
+                                           : NULL;
+    if (json) {
+        orders_engine_keep_finished(order, etag, json);
+    }
     apr_table_setn(r->headers_out, "ETag", etag);
     if (ord_etag_matches(inm, etag)) {
         return orders_send_not_modified(r);
     }
-    return orders_send_json(r, HTTP_OK, ord_json_order(r->pool, order));
+    return orders_send_json(r, HTTP_OK,
+                            json ? json : ord_json_order(r->pool, order));
 }
 
 static int handle_list(request_rec *r, const char *mount)

@@ -32,6 +32,11 @@ apr_status_t ord_status_parse(const char *name, ord_status_e *status)
     return APR_EINVAL;
 }
 
+int ord_status_final(ord_status_e status)
+{
+    return status == ORD_COMPLETED || status == ORD_CANCELLED;
+}
+
 int ord_order_id_text_valid(const char *text, apr_size_t len)
 {
     apr_size_t i;

@@ -64,6 +64,9 @@ typedef struct {
 const char *ord_status_name(ord_status_e status);
 /* APR_SUCCESS and *status set, or APR_EINVAL for an unknown name. */
 apr_status_t ord_status_parse(const char *name, ord_status_e *status);
+/* Whether no transition leaves `status` (Completed, Cancelled): an order
+ * in it never changes again. */
+int ord_status_final(ord_status_e status);
 
 /* order_id as a string: 1..64 chars of [A-Za-z0-9._:-]. */
 int ord_order_id_text_valid(const char *text, apr_size_t len);

@@ -37,6 +37,7 @@ typedef struct {
     const char *text;
     int known;              /* 1: the name of `status`; 0: refused */
     ord_status_e status;
+    int final;              /* known only: no transition leaves it */
 } status_case_t;
 
 static const char *check_status_cases(const unit_ctx_t *c, const void *r)
@@ -54,6 +55,10 @@ static const char *check_status_cases(const unit_ctx_t *c, const void *r)
         return apr_psprintf(c->pool, "parsed rv %d status %d, want %d", rv,
                             (int)s, (int)row->status);
     }
+    if (ord_status_final(row->status) != row->final) {
+        return apr_psprintf(c->pool, "ord_status_final gives %d",
+                            ord_status_final(row->status));
+    }
     return strcmp(ord_status_name(row->status), row->text)
            ? apr_psprintf(c->pool, "ord_status_name gives \"%s\"",
                           ord_status_name(row->status))
@@ -61,16 +66,16 @@ static const char *check_status_cases(const unit_ctx_t *c, const void *r)
 }
 
 static const status_case_t status_cases[] = {
-    { "Pending", "Pending", 1, ORD_PENDING },
-    { "Processing", "Processing", 1, ORD_PROCESSING },
-    { "Completed", "Completed", 1, ORD_COMPLETED },
-    { "Cancelled", "Cancelled", 1, ORD_CANCELLED },
-    { "lower case", "pending", 0, ORD_STATUS_COUNT },
-    { "upper case", "PENDING", 0, ORD_STATUS_COUNT },
-    { "American spelling", "Canceled", 0, ORD_STATUS_COUNT },
-    { "trailing space", "Pending ", 0, ORD_STATUS_COUNT },
-    { "empty", "", 0, ORD_STATUS_COUNT },
-    { "another word", "Done", 0, ORD_STATUS_COUNT },
+    { "Pending", "Pending", 1, ORD_PENDING, 0 },
+    { "Processing", "Processing", 1, ORD_PROCESSING, 0 },
+    { "Completed", "Completed", 1, ORD_COMPLETED, 1 },
+    { "Cancelled", "Cancelled", 1, ORD_CANCELLED, 1 },
+    { "lower case", "pending", 0, ORD_STATUS_COUNT, 0 },
+    { "upper case", "PENDING", 0, ORD_STATUS_COUNT, 0 },
+    { "American spelling", "Canceled", 0, ORD_STATUS_COUNT, 0 },
+    { "trailing space", "Pending ", 0, ORD_STATUS_COUNT, 0 },
+    { "empty", "", 0, ORD_STATUS_COUNT, 0 },
+    { "another word", "Done", 0, ORD_STATUS_COUNT, 0 },
 };
 
 static void test_status_parse_name_round_trips(void **state)
