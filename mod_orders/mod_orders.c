@@ -133,6 +133,8 @@ static void orders_register_hooks(apr_pool_t *p)
 
     ap_hook_pre_config(orders_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(orders_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(orders_mysql_check_config, NULL, NULL,
+                         APR_HOOK_MIDDLE);
     ap_hook_post_config(orders_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(orders_child_init, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(orders_handler, NULL, NULL, APR_HOOK_MIDDLE);

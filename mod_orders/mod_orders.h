@@ -81,6 +81,10 @@ apr_status_t orders_store_conn(ap_dbd_t *dbd, ord_db_t *conn);
 void orders_mysql_child_init(server_rec *s);
 /* The ops of an adopted mysql connection (set up by its child_init). */
 const ord_db_ops_t *orders_mysql_ops(void);
+/* check_config hook: refuses to start (configtest too) when a server's
+ * DBDriver mysql has DBDParams asking for flags=CLIENT_FOUND_ROWS. */
+int orders_mysql_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s);
 
 /* The watch on statements that the database does not answer
  * (mod_orders_watch.c): registered with mod_watchdog in post_config, set

@@ -75,7 +75,7 @@ apr_status_t orders_dbd_post_config(apr_pool_t *pconf, server_rec *s)
     if (!database_configured) {
         /* Once, from the parent: the children do not try at all. */
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "ORD00003: mod_orders has "
-                     "no database: set DBDriver (sqlite3 or pgsql) and "
+                     "no database: set DBDriver (sqlite3, pgsql or mysql) and "
                      "DBDParams (mod_dbd); until then every request to it "
                      "answers 503");
     }

@@ -12,15 +12,23 @@
  * mysql_options is looked up in the process (the driver's shared object
  * brought the client library in): mod_orders does not link against it, so
  * that a server without MariaDB needs nothing of it.
+ *
+ * The other setting, flags=CLIENT_FOUND_ROWS in DBDParams, would make the
+ * row counts lie to mod_orders: the server refuses to start with it (the
+ * check_config hook, so apachectl configtest says it too), and a connection
+ * that counts found rows all the same is refused as the backstop.
  */
 #include <dlfcn.h>
 
 #include "httpd.h"
 #include "apr_atomic.h"
 #include "apr_strings.h"
+#include "http_config.h"
 #include "http_log.h"
+#include "util_cfgtree.h"
 
 #include "mod_orders.h"
+#include "ord_dbparams.h"
 
 APLOG_USE_MODULE(orders);
 
@@ -99,7 +107,9 @@ static int numbered_row(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t *res,
 /* flags=CLIENT_FOUND_ROWS in DBDParams makes a row an UPDATE matched but
  * left as it was count as changed: an INSERT of an order_id that exists
  * (ON DUPLICATE KEY UPDATE order_id = order_id) would then look like a new
- * order, its event written twice.  Such a connection is refused. */
+ * order, its event written twice.  orders_mysql_check_config refuses to
+ * start with it; a connection that counts found rows all the same (a
+ * driver that reads DBDParams otherwise) is refused here. */
 static int counts_found_rows(ord_db_t *c)
 {
     void *mysql = apr_dbd_native_handle(c->driver, c->handle);
@@ -109,6 +119,85 @@ static int counts_found_rows(ord_db_t *c)
            && get_info_fn(mysql, MARIADB_CONNECTION_CLIENT_CAPABILITIES,
                           &flags) == 0
            && (flags & CLIENT_FOUND_ROWS);
+}
+
+/* A server's DBDriver and DBDParams directives: the last of each in its
+ * scope (each takes one argument; a later one replaces it). */
+typedef struct {
+    const ap_directive_t *driver, *params;
+} dbd_directives_t;
+
+static void read_scope(const ap_directive_t *d, dbd_directives_t *out)
+{
+    out->driver = out->params = NULL;
+    for (; d; d = d->next) {
+        if (ap_cstr_casecmp(d->directive, "DBDriver") == 0) {
+            out->driver = d;
+        }
+        else if (ap_cstr_casecmp(d->directive, "DBDParams") == 0) {
+            out->params = d;
+        }
+    }
+}
+
+/* The one argument of `d`, unquoted as httpd gives it to mod_dbd. */
+static const char *argument_of(apr_pool_t *p, const ap_directive_t *d)
+{
+    const char *args = d->args;
+
+    return ap_getword_conf(p, &args);
+}
+
+/* The DBDParams that a server of scope `own` hands the mysql driver, if
+ * they ask for CLIENT_FOUND_ROWS; else NULL.  As mod_dbd merges them: a
+ * virtual host's own DBDriver and (non-empty) DBDParams, else the main
+ * server's. */
+static const ap_directive_t *found_rows_params(apr_pool_t *p,
+                                               const dbd_directives_t *own,
+                                               const dbd_directives_t *top)
+{
+    const ap_directive_t *driver = own->driver ? own->driver : top->driver;
+    const ap_directive_t *params = own->params;
+
+    if (!params || !*argument_of(p, params)) {
+        params = top->params;
+    }
+    if (!driver || !params || strcmp(argument_of(p, driver), "mysql") != 0
+        || !ord_dbparams_mysql_found_rows(argument_of(p, params))) {
+        return NULL;
+    }
+    return params;
+}
+
+int orders_mysql_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    dbd_directives_t top, vhost;
+    const ap_directive_t *d, *bad;
+
+    /* mod_dbd keeps its configuration to itself: the parsed tree is where
+     * to look.  <IfModule>, <IfDefine> and Include are spliced into it
+     * already; mod_dbd's directives live at the top and in <VirtualHost>. */
+    read_scope(ap_conftree, &top);
+    bad = found_rows_params(ptemp, &top, &top);
+    for (d = ap_conftree; d && !bad; d = d->next) {
+        if (ap_cstr_casecmp(d->directive, "<VirtualHost") == 0) {
+            read_scope(d->first_child, &vhost);
+            bad = found_rows_params(ptemp, &vhost, &top);
+        }
+    }
+    if (!bad) {
+        return OK;
+    }
+    /* One line, the first such DBDParams: the next, if any, is named once
+     * this one is fixed. */
+    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ORD00007: DBDParams "
+                 "(%s:%d) asks the mysql driver for flags=CLIENT_FOUND_ROWS: "
+                 "mod_orders reads the rows an UPDATE changed, not those it "
+                 "found (an order_id sent again would look new), and does "
+                 "not start with it; remove the flag from DBDParams",
+                 bad->filename, bad->line_num);
+    return HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static ord_db_ops_t mysql_ops;

@@ -76,7 +76,7 @@ def make_certificate(directory):
 
 @pytest.fixture
 def h2(fresh):
-    """A started server (sqlite3 or pgsql, as `fresh` gives) with the
+    """A started server (sqlite3, pgsql or mysql, as `fresh` gives) with the
     sample: h2c and HTTP/1.1 on .port (where the Server's own readiness
     check speaks HTTP/1.1), h2 and HTTP/1.1 over TLS on .tls_port.
     .cacert is the certificate curl verifies it with."""

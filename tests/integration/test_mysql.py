@@ -1,7 +1,10 @@
 """What the mysql driver makes mod_orders do differently, on a private
 MariaDB: a session killed inside a writer's transaction commits nothing of
 it (the driver's auto-reconnect is off while mod_orders holds a
-connection), and a connection set to count found rows is refused."""
+connection), and a configuration that asks the driver to count found rows
+does not start (nor pass configtest)."""
+import os
+import subprocess
 import threading
 
 import pytest
@@ -90,22 +93,71 @@ def test_a_session_killed_inside_a_batch_commits_none_of_it(mysql_server, mariad
     print(f"\nthe killed batch answered {status}")
 
 
-# Refused connections load no schema (ORD00043).
-@pytest.mark.orders_log("ORD00006", "ORD00043")
-def test_a_connection_that_counts_found_rows_is_refused(mysql_server):
+def run_httpd(server, *args, timeout=30):
+    """apache2 on the server's configuration with `args`: its exit status
+    and what it wrote (before its logs are open, to stderr).  One that
+    starts after all is the fixture's to stop."""
+    out = os.path.join(server.dir, "log", "refused")
+    with open(out, "w") as f:
+        server.proc = subprocess.Popen(["apache2", "-f", server.conf, *args],
+                                       stdout=f, stderr=subprocess.STDOUT,
+                                       env=server.env)
+        try:
+            rc = server.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"apache2 {' '.join(args)} still runs")
+    server.proc = None
+    with open(out) as f:
+        return rc, f.read()
+
+
+# Where DBDParams ask for the flag: the main server's (as an operator would
+# write it), or a virtual host's own (quoted, the key in capitals, spaces
+# around `=`, the flag second in a list).
+FOUND_ROWS_PLACES = {
+    "main-server": lambda s: (s.params + " flags=CLIENT_FOUND_ROWS", ""),
+    "virtual-host": lambda s: (s.params, (
+        "<VirtualHost 127.0.0.1:9>\n"
+        f'    DBDParams "{s.params} FLAGS = CLIENT_COMPRESS|CLIENT_FOUND_ROWS"\n'
+        "</VirtualHost>\n")),
+}
+
+
+@pytest.mark.parametrize("how", [("-t",), ("-DFOREGROUND",)],
+                         ids=["configtest", "start"])
+@pytest.mark.parametrize("place", FOUND_ROWS_PLACES)
+def test_found_rows_refuses_to_start_in_one_line(mysql_server, place, how):
     server = mysql_server()
-    server.params += " flags=CLIENT_FOUND_ROWS"
+    server.params, server.extra_conf = FOUND_ROWS_PLACES[place](server)
     server.render()
-    server.start()
-    for i in range(3):
-        r = server.post("/orders", order(f"found-{i}"))
-        assert r.status == 503, r
-    lines = [l for l in server.read_log().splitlines() if "ORD00006" in l]
-    assert lines and "CLIENT_FOUND_ROWS" in lines[0], server.read_log()[-2000:]
-    assert len(lines) <= 2          # once per child
-    # Not a statement ran on them: not even the schema's.
+    rc, out = run_httpd(server, *how)
+    assert rc != 0, out
+    assert "Syntax OK" not in out, out
+    ours = [l for l in out.splitlines() if "[orders:" in l or "ORD0" in l]
+    assert len(ours) == 1, out
+    line = ours[0]
+    assert "[orders:crit]" in line and "ORD00007:" in line, out
+    assert "flags=CLIENT_FOUND_ROWS" in line and "DBDParams" in line, out
+    # It names where the DBDParams are.
+    where = "conf.d/test.conf:2" if place == "virtual-host" else "httpd.conf:"
+    assert where in line, line
+    # Refused before anything ran: no child, no log, no schema.
+    assert server.read_log() == "", server.read_log()
     assert server.sql("SELECT COUNT(*) AS n FROM information_schema.TABLES "
                       f"WHERE TABLE_SCHEMA = '{server.dbname}'")[0]["n"] == 0
+
+
+@pytest.mark.parametrize("flags", ["CLIENT_COMPRESS", "client_found_rows",
+                                   "CLIENT_FOUND_ROWSX"])
+def test_other_flags_pass_configtest(mysql_server, flags):
+    # Flags the driver does not read as CLIENT_FOUND_ROWS (it compares the
+    # name exactly) are no reason to refuse.
+    server = mysql_server()
+    server.params += f" flags={flags}"
+    server.render()
+    rc, out = run_httpd(server, "-t")
+    assert rc == 0 and "Syntax OK" in out, out
+    assert "ORD0" not in out, out
 
 
 def test_auto_reconnect_is_off_and_says_so(mysql_server):
