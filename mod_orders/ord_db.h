@@ -77,6 +77,9 @@ struct ord_db_t {
     /* Events written on this connection are queued for webhook delivery
      * (ord_store); the glue sets it. */
     int deliver_events;
+    /* The writes gathered for the end of a batch (ord_store_batch_*), NULL
+     * outside one. */
+    void *deferred;
     /* Set by a watch on the connection's statements (the glue's) when it
      * cut the one that just failed: that failure is ORD_DB_CUT. */
     int cut;

@@ -74,24 +74,23 @@ static void say(ord_order_job_t *job, int level, const char *fmt, ...)
     job->env->log(job->env->ctx, level, msg);
 }
 
-/* The write of the current step, on the writer's connection.  The store's
- * own outcome (APR_NOTFOUND: the row says it is another's) is the job's to
- * read; only a failure of the database fails the batch. */
+/* The write of the current step, on the writer's connection (gathered for
+ * the end of its batch where the store does that).  The store's own
+ * outcome (APR_NOTFOUND: the row says it is another's) is the job's to
+ * read, in store_rv; only a failure of the database fails the batch. */
 static apr_status_t job_write(ord_db_t *c, apr_pool_t *p, void *arg)
 {
     ord_order_job_t *job = arg;
 
     if (job->state == ORD_JOB_CLAIMING) {
-        job->store_rv = ord_store_claim(c, p, job->order_id, job->from,
+        return ord_store_claim_gathered(c, p, job->order_id, job->from,
                                         job->token, job->write_now,
-                                        job->lease_until, &job->created_at,
-                                        &job->write_at);
+                                        job->lease_until, &job->store_rv,
+                                        &job->created_at, &job->write_at);
     }
-    else {
-        job->store_rv = ord_store_complete(c, p, job->order_id, job->token,
-                                           job->write_now, &job->write_at);
-    }
-    return job->store_rv == APR_NOTFOUND ? APR_SUCCESS : job->store_rv;
+    return ord_store_complete_gathered(c, p, job->order_id, job->token,
+                                       job->write_now, &job->store_rv,
+                                       &job->write_at);
 }
 
 static apr_interval_time_t finish(ord_order_job_t *job, ord_job_end_e end)

@@ -17,12 +17,6 @@
 #include "ord_store.h"
 #include "ord_store_text.h"
 
-#define INSERT_HEAD \
-    "INSERT INTO orders (order_id, order_id_int, user_id, user_id_int, " \
-    "item_ids, amount_cents, amount_scale, status, created_us, updated_us, " \
-    "lease_until_us) VALUES "
-#define INSERT_ROW "(%s, %d, %s, %d, %s, %lld, %d, 'Pending', %lld, %lld, %lld)"
-#define INSERT_ARGS 10
 /* Rows of one multi-row INSERT (well under both drivers' limits on
  * placeholders). */
 #define INSERT_MAX_ROWS 100
@@ -34,13 +28,6 @@ static const char *insert_tail(ord_db_t *c, apr_pool_t *p)
     return c->dialect->skip_duplicate(p, "order_id");
 }
 
-/* The event of a transition, in its transaction (the outbox): what the row
- * says right after the change.  The order's fixed fields stay in orders. */
-#define EVENT_HEAD(delivery) \
-    "INSERT INTO order_events (type, order_id, status, updated_us, "      \
-    "started_us, completed_us, created_us, delivery, next_attempt_us) "    \
-    "SELECT %s, order_id, status, updated_us, started_us, completed_us, "  \
-    "updated_us, " delivery ", updated_us FROM orders "
 /* With a webhook, each event is queued for delivery as it is written. */
 static const char *const sql_event[2] = {
     EVENT_HEAD("NULL") "WHERE order_id = %s",
@@ -132,9 +119,8 @@ leave:
     }
     return rv;
 }
-/* The INSERT_ARGS arguments of one row. */
-static void insert_args(apr_pool_t *p, const ord_order_t *o,
-                        apr_time_t lease_until, const char **args)
+void ord_store_insert_args(apr_pool_t *p, const ord_order_t *o,
+                           apr_time_t lease_until, const char **args)
 {
     args[0] = o->order_id.text;
     args[1] = o->order_id.is_int ? "1" : "0";
@@ -155,6 +141,11 @@ static apr_status_t write_event(ord_db_t *c, apr_pool_t *p, const char *type,
     const char *args[2];
     int nrows = 0;
 
+    apr_status_t rv = ord_store_batch_event(c, p, type, order_id);
+
+    if (rv != APR_ENOTIMPL) {
+        return rv;      /* gathered for the batch's end (or that failed) */
+    }
     args[0] = type;
     args[1] = order_id;
     return ord_db_exec(c, p, sql_event[c->deliver_events != 0], args, 2,
@@ -169,7 +160,11 @@ apr_status_t ord_store_insert(ord_db_t *c, apr_pool_t *p,
     int nrows = 0;
     apr_status_t rv;
 
-    insert_args(p, o, lease_until, args);
+    if (ord_store_batch_defers_rows(c)) {
+        ord_store_batch_insert(c, p, o, lease_until, created);
+        return APR_SUCCESS;
+    }
+    ord_store_insert_args(p, o, lease_until, args);
     rv = ord_db_exec(c, p, apr_pstrcat(p, INSERT_HEAD INSERT_ROW,
                                        insert_tail(c, p), NULL),
                      args, INSERT_ARGS, &nrows);
@@ -223,8 +218,8 @@ apr_status_t ord_store_insert_all(ord_db_t *c, apr_pool_t *p,
             if (i > 0) {
                 sql = apr_pstrcat(p, sql, ", " INSERT_ROW, NULL);
             }
-            insert_args(p, orders[done + i], lease_until,
-                        args + i * INSERT_ARGS);
+            ord_store_insert_args(p, orders[done + i], lease_until,
+                                  args + i * INSERT_ARGS);
         }
         sql = apr_pstrcat(p, sql, insert_tail(c, p), NULL);
         rv = ord_db_exec(c, p, sql, args, rows * INSERT_ARGS, &nrows);
@@ -251,7 +246,10 @@ apr_status_t ord_store_cancel(ord_db_t *c, apr_pool_t *p,
 
     args[0] = int64_text(p, now);
     args[1] = order_id;
-    rv = ord_db_exec(c, p, sql_cancel, args, 2, &nrows);
+    rv = ord_store_batch_settle(c, p, order_id);
+    if (rv == APR_SUCCESS) {
+        rv = ord_db_exec(c, p, sql_cancel, args, 2, &nrows);
+    }
     if (rv == APR_SUCCESS && nrows == 1) {
         rv = write_event(c, p, ORD_EVENT_CANCELLED, order_id);
     }
@@ -304,9 +302,9 @@ static apr_status_t claim_state(ord_db_t *c, apr_pool_t *p,
  * row's columns, when the row is in `status` under `token` (an earlier
  * attempt of this claim committed), APR_NOTFOUND when another claim has
  * it or it is finished or cancelled. */
-static apr_status_t row_says_ours(ord_db_t *c, apr_pool_t *p,
-                                  const char *order_id, const char *status,
-                                  const char *token, const char ***cols)
+apr_status_t ord_store_row_says_ours(ord_db_t *c, apr_pool_t *p,
+                                     const char *order_id, const char *status,
+                                     const char *token, const char ***cols)
 {
     apr_status_t rv = claim_state(c, p, order_id, cols);
 
@@ -337,6 +335,10 @@ apr_status_t ord_store_claim(ord_db_t *c, apr_pool_t *p,
     args[5] = args[1];
     sql = from == ORD_PENDING ? sql_claim_pending : sql_claim_expired;
     nargs = from == ORD_PENDING ? 5 : 6;
+    rv = ord_store_batch_settle(c, p, order_id);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
     if (c->dialect->update_returning) {
         rv = ord_db_select(c, p, apr_pstrcat(p, sql, CLAIM_RETURNING, NULL),
                            args, nargs, 1, &rows);
@@ -366,7 +368,7 @@ apr_status_t ord_store_claim(ord_db_t *c, apr_pool_t *p,
         *started_at = now;
         return APR_SUCCESS;
     }
-    rv = row_says_ours(c, p, order_id, "Processing", token, &cols);
+    rv = ord_store_row_says_ours(c, p, order_id, "Processing", token, &cols);
     if (rv == APR_SUCCESS) {
         *created_at = text_int64(cols[2]);
         *started_at = text_int64(cols[3]);
@@ -386,7 +388,10 @@ apr_status_t ord_store_complete(ord_db_t *c, apr_pool_t *p,
     args[1] = args[0];
     args[2] = order_id;
     args[3] = token;
-    rv = ord_db_exec(c, p, sql_complete, args, 4, &nrows);
+    rv = ord_store_batch_settle(c, p, order_id);
+    if (rv == APR_SUCCESS) {
+        rv = ord_db_exec(c, p, sql_complete, args, 4, &nrows);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -397,7 +402,7 @@ apr_status_t ord_store_complete(ord_db_t *c, apr_pool_t *p,
         }
         return rv;
     }
-    rv = row_says_ours(c, p, order_id, "Completed", token, &cols);
+    rv = ord_store_row_says_ours(c, p, order_id, "Completed", token, &cols);
     if (rv == APR_SUCCESS) {
         *completed_at = text_int64(cols[4]);
     }

@@ -72,6 +72,41 @@ apr_status_t ord_store_claim(ord_db_t *c, apr_pool_t *p,
                              apr_time_t lease_until, apr_time_t *created_at,
                              apr_time_t *started_at);
 
+/* ---- a batch: many writes, few statements -----------------------------
+ *
+ * Between ord_store_batch_begin and ord_store_batch_flush (the writer's
+ * transaction), the writes a batch has many of are gathered rather than
+ * run one by one: the events of transitions on every database, and where
+ * the dialect has RETURNING (SQLite, PostgreSQL) the INSERTs of new orders
+ * (ord_store_insert), claims from Pending and completions (the _gathered
+ * calls below).  The flush runs each kind as a few multi-row statements, in
+ * the order of an order's life (inserts, claims, completions, then the
+ * events, which read the rows as the rest left them), and sets the
+ * outcomes the calls left to it.  A write that changes the row of an order
+ * whose event is gathered writes the gathered events first.
+ * The flush runs before COMMIT; when it fails the transaction has failed.
+ * ord_store_batch_discard ends a batch whose transaction failed before. */
+void ord_store_batch_begin(ord_db_t *c, apr_pool_t *p);
+apr_status_t ord_store_batch_flush(ord_db_t *c, apr_pool_t *p);
+void ord_store_batch_discard(ord_db_t *c);
+
+/* ord_store_claim and ord_store_complete for a batch: *outcome is what
+ * those return when the database answered (APR_SUCCESS, APR_NOTFOUND), and
+ * the times are set with it, by the flush for the gathered ones; the
+ * return value is only ever a failure of the database (or APR_SUCCESS). */
+apr_status_t ord_store_claim_gathered(ord_db_t *c, apr_pool_t *p,
+                                      const char *order_id, ord_status_e from,
+                                      const char *token, apr_time_t now,
+                                      apr_time_t lease_until,
+                                      apr_status_t *outcome,
+                                      apr_time_t *created_at,
+                                      apr_time_t *started_at);
+apr_status_t ord_store_complete_gathered(ord_db_t *c, apr_pool_t *p,
+                                         const char *order_id,
+                                         const char *token, apr_time_t now,
+                                         apr_status_t *outcome,
+                                         apr_time_t *completed_at);
+
 /* Processing -> Completed, only while `token` still holds the claim.
  * APR_NOTFOUND when the row says the claim was lost (it is somebody else's
  * now).  Completed under this same token already (an earlier attempt whose

@@ -1,16 +1,67 @@
 /*
- * ord_store_text: what the two halves of ord_store share: the columns of an
- * order, and integers as the text apr_dbd passes.  Private to ord_store*.c.
+ * ord_store_text: what the parts of ord_store share: the columns of an
+ * order, the INSERTs of orders and events, integers as the text apr_dbd
+ * passes, and the batch's calls (ord_store_batch.c).  Private to
+ * ord_store*.c.
  */
 #ifndef ORD_STORE_TEXT_H
 #define ORD_STORE_TEXT_H
 
 #include <apr_strings.h>
 
+#include "ord_store.h"
+
 #define ORDER_COLUMNS \
     "order_id, order_id_int, user_id, user_id_int, item_ids, "            \
     "amount_cents, amount_scale, status, created_us, updated_us, "         \
     "started_us, completed_us"
+
+#define INSERT_HEAD \
+    "INSERT INTO orders (order_id, order_id_int, user_id, user_id_int, " \
+    "item_ids, amount_cents, amount_scale, status, created_us, updated_us, " \
+    "lease_until_us) VALUES "
+#define INSERT_ROW "(%s, %d, %s, %d, %s, %lld, %d, 'Pending', %lld, %lld, %lld)"
+#define INSERT_ARGS 10
+
+/* The event of a transition, in its transaction (the outbox): what the row
+ * says right after the change.  The order's fixed fields stay in orders. */
+#define EVENT_HEAD(delivery) \
+    "INSERT INTO order_events (type, order_id, status, updated_us, "      \
+    "started_us, completed_us, created_us, delivery, next_attempt_us) "    \
+    "SELECT %s, order_id, status, updated_us, started_us, completed_us, "  \
+    "updated_us, " delivery ", updated_us FROM orders "
+
+/* The INSERT_ARGS arguments of one row of INSERT_ROW. */
+void ord_store_insert_args(apr_pool_t *p, const ord_order_t *o,
+                           apr_time_t lease_until, const char **args);
+
+/* After a claim or a completion that changed no row: APR_SUCCESS, with the
+ * row's columns (status, claim_token, created_us, started_us,
+ * completed_us), when the row is in `status` under `token` (an earlier
+ * attempt of this claim committed), APR_NOTFOUND when another claim has
+ * it or it is finished or cancelled. */
+apr_status_t ord_store_row_says_ours(ord_db_t *c, apr_pool_t *p,
+                                     const char *order_id, const char *status,
+                                     const char *token, const char ***cols);
+
+/* Within a batch (ord_store_batch_begin): whether INSERTs of new orders,
+ * claims from Pending and completions wait for the flush (where the
+ * dialect has RETURNING for them). */
+int ord_store_batch_defers_rows(const ord_db_t *c);
+/* Gathers the INSERT of `o` for the flush, which sets *created. */
+void ord_store_batch_insert(ord_db_t *c, apr_pool_t *p, const ord_order_t *o,
+                            apr_time_t lease_until, int *created);
+/* Gathers the event `type` of `order_id` for the flush: APR_ENOTIMPL for
+ * a type it does not gather (the caller writes it at once), or the failure
+ * of writing the events gathered so far, which it does first when the
+ * order has one among them already. */
+apr_status_t ord_store_batch_event(ord_db_t *c, apr_pool_t *p,
+                                   const char *type, const char *order_id);
+/* Before a statement that changes the row of `order_id`: writes the
+ * events gathered so far if one of them is that order's, so that each
+ * event says what the row said right after its own transition. */
+apr_status_t ord_store_batch_settle(ord_db_t *c, apr_pool_t *p,
+                                    const char *order_id);
 
 static inline const char *int64_text(apr_pool_t *p, apr_int64_t v)
 {

@@ -99,6 +99,9 @@ static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
     }
     rv = ord_db_begin_writes(conn, p);
     *at_begin = rv != APR_SUCCESS;
+    /* The writes gather what they can, and the flush runs it as a few
+     * multi-row statements (ord_store_batch_*). */
+    ord_store_batch_begin(conn, p);
     for (t = batch; rv == APR_SUCCESS && t; t = t->next) {
         t->rv = t->fn(conn, p, t->arg);
         if (t->rv != APR_SUCCESS) {
@@ -106,6 +109,10 @@ static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
             rv = APR_EGENERAL;
         }
     }
+    if (rv == APR_SUCCESS) {
+        rv = ord_store_batch_flush(conn, p);
+    }
+    ord_store_batch_discard(conn);
     if (rv == APR_SUCCESS) {
         /* A COMMIT whose answer did not come (the session was lost) may
          * have committed: never run again, and say that it is unknown.  A

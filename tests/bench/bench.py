@@ -33,6 +33,8 @@ from pg_server import PostgresServer  # noqa: E402
 from mariadb_server import MariaDBServer  # noqa: E402
 
 DB = os.environ.get("DB", "sqlite3")
+# Whose processes are the database server's, for the CPU per request.
+DB_USER = {"pgsql": "postgres", "mysql": "mysql"}
 # The private database server of DB=pgsql or DB=mysql, as Server's keyword.
 DB_SERVER = {}
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -48,6 +50,98 @@ TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_ticks():
+    """CPU time of the whole machine so far, idle and iowait left out."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+    return f[0] + f[1] + f[2] + f[5] + f[6] + f[7]
+
+
+def process_ticks(pids):
+    """User and system CPU time of `pids` (those still there)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def user_pids(user):
+    """The processes of `user` (the database server's, all its backends)."""
+    import pwd
+    uid = pwd.getpwnam(user).pw_uid
+    pids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.stat(f"/proc/{d}").st_uid == uid:
+                    pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+class CpuMeter:
+    """CPU per request over one wrk run, by /proc: the whole machine, the
+    Apache children, the database server's processes (DB_USER), and wrk
+    (as a child of this process); with perf stat on the Apache children
+    for their task-clock and context switches, as in the first round."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def __enter__(self):
+        import resource
+        self.children = self.server.children()
+        self.db = user_pids(DB_USER[DB]) if DB_USER.get(DB) else []
+        self.perf = None
+        if shutil.which("perf"):
+            self.perf = subprocess.Popen(
+                ["perf", "stat", "-x,", "-e", "task-clock,context-switches",
+                 "-p", ",".join(map(str, self.children))],
+                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.t0 = (machine_busy_ticks(), process_ticks(self.children),
+                   process_ticks(self.db),
+                   resource.getrusage(resource.RUSAGE_CHILDREN))
+        return self
+
+    def __exit__(self, *exc):
+        import resource
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        db_now = set(self.db) | set(user_pids(DB_USER[DB]) if DB_USER.get(DB) else [])
+        self.t1 = (machine_busy_ticks(), process_ticks(self.children),
+                   process_ticks(self.db) + process_ticks(db_now - set(self.db)), ru)
+        self.perf_stat = {}
+        if self.perf:
+            self.perf.send_signal(2)
+            _, err = self.perf.communicate(10)
+            for line in err.splitlines():
+                parts = line.split(",")
+                if len(parts) > 2 and parts[0].replace(".", "").isdigit():
+                    self.perf_stat[parts[2]] = float(parts[0])
+
+    def per_request(self, requests):
+        """Microseconds of CPU per request: machine, apache, database, wrk,
+        and perf's apache task-clock and context switches per request."""
+        r0, r1 = self.t0[3], self.t1[3]
+        wrk_us = ((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)) * 1e6
+        out = {
+            "machine": (self.t1[0] - self.t0[0]) * TICK_US / requests,
+            "apache": (self.t1[1] - self.t0[1]) * TICK_US / requests,
+            "database": (self.t1[2] - self.t0[2]) * TICK_US / requests,
+            "wrk": wrk_us / requests,
+        }
+        if "task-clock" in self.perf_stat:
+            out["perf_apache"] = self.perf_stat["task-clock"] * 1000 / requests
+            out["perf_cs"] = self.perf_stat.get("context-switches", 0) / requests
+        return out
+
+
 def wrk(server, path, conns, seconds, script=None, pace_ms=0):
     cmd = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
     if script:
@@ -57,6 +151,7 @@ def wrk(server, path, conns, seconds, script=None, pace_ms=0):
                          env=dict(os.environ, BENCH_ORDERS=str(ORDERS),
                                   BENCH_PACE_MS=str(pace_ms))).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
 
     def pct(p):
         m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -64,9 +159,10 @@ def wrk(server, path, conns, seconds, script=None, pace_ms=0):
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": pct(50), "p99": pct(99),
+    return {"rps": rps, "p50": pct(50), "p99": pct(99), "requests": total,
             "non2xx": int(errors.group(1)) if errors else 0,
             "socket": sock.group(1) if sock else "none",
+            "sockerr": sum(int(n) for n in re.findall(r"\d+", sock.group(1))) if sock else 0,
             "cmd": (f"BENCH_PACE_MS={pace_ms} " if pace_ms else "") + " ".join(cmd)}
 
 
@@ -159,6 +255,7 @@ def events_phase(rows, notes):
     variants = [(f"before the outbox ({BASE})", module, ""),
                 ("events on, no webhook", None, ""),
                 ("events on, webhook to a local receiver", None, hook)]
+    post_ratio = {}
     try:
         for label, with_module, conf in variants:
             if label.startswith("before") and with_module is None:
@@ -177,6 +274,7 @@ def events_phase(rows, notes):
                 sent = s.metrics().get("webhooks", {}).get("delivered", 0)
                 post = wrk(s, "/orders", 100, DURATION, "post_order.lua")
                 figures = s.metrics().get("webhooks")
+                post_ratio[label] = post["rps"] / static["rps"]
                 for name, res in ((f"static file ({label})", static),
                                   (f"POST /orders, {label}", post)):
                     res.update(name=name, conns=100, ratio=res["rps"] / static["rps"])
@@ -184,17 +282,34 @@ def events_phase(rows, notes):
                     print(f"{name:60} {res['rps']:9.0f} req/s  p99 {res['p99']:8.2f} ms  "
                           f"ratio {res['ratio']:.2f}  non-2xx {res['non2xx']}", flush=True)
                 if conf:
+                    # What is left is delivered after the load: how long
+                    # that takes, looked at twice a second for 30 s.
+                    t_end, drained, left = time.monotonic(), None, figures["pending"]
+                    while time.monotonic() - t_end < 30:
+                        left = s.metrics()["webhooks"]["pending"]
+                        if left == 0:
+                            drained = time.monotonic() - t_end
+                            break
+                        time.sleep(0.5)
+                    after = (f"all delivered {drained:.1f} s after the load" if drained
+                             is not None else f"{left:,} still pending 30 s after the load")
                     notes.append(
                         f"With the webhook: {figures['delivered'] - sent:,} events delivered "
                         f"while POST ran for {DURATION} s "
                         f"({(figures['delivered'] - sent) / DURATION:.0f}/s),"
                         f" {figures['pending']:,} pending at its end, the oldest "
-                        f"{figures['oldest_pending_seconds']:.1f} s old.")
+                        f"{figures['oldest_pending_seconds']:.1f} s old; {after} "
+                        f"(target: none pending 30 s after).")
             finally:
                 s.cleanup()
     finally:
         received = stop_receiver(receiver)
     notes.append(f"The receiver answered {received:,} deliveries 204 in all.")
+    plain, hooked = (post_ratio.get("events on, no webhook"),
+                     post_ratio.get("events on, webhook to a local receiver"))
+    if plain and hooked:
+        notes.append(f"POST with the webhook is {hooked / plain:.2f} of POST without it "
+                     f"(each as its ratio to its own static file; target 0.85).")
 
 
 def main():
@@ -219,7 +334,12 @@ def main():
             base = None
             for name, path, script in cases:
                 wrk(server, path, conns, 2, script)           # warm-up
-                res = wrk(server, path, conns, DURATION, script)
+                if conns == 100:
+                    with CpuMeter(server) as meter:
+                        res = wrk(server, path, conns, DURATION, script)
+                    res["cpu"] = meter.per_request(res["requests"])
+                else:
+                    res = wrk(server, path, conns, DURATION, script)
                 base = base or res["rps"]
                 res.update(name=name, conns=conns, ratio=res["rps"] / base)
                 rows.append(res)
@@ -341,12 +461,27 @@ def write_results(rows, notes):
                f"Machine: {os.cpu_count()} cores ({cpu}), {platform.platform()}. "
                f"Command: `make bench DB={DB}` (wrk -t2, {DURATION} s per figure after a 2 s "
                f"warm-up, server and wrk on the same machine).", "",
-               "| request | connections | req/s | p50 ms | p99 ms | ratio to static | non-2xx |",
-               "| --- | --- | --- | --- | --- | --- | --- |"]
+               "| request | connections | req/s | p50 ms | p99 ms | ratio to static | non-2xx "
+               "| socket errors |",
+               "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         ratio = "-" if r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}"   # NaN: paced
         section.append(f"| {r['name']} | {r['conns']} | {r['rps']:.0f} | {r['p50']:.2f} | "
-                       f"{r['p99']:.2f} | {ratio} | {r['non2xx']} |")
+                       f"{r['p99']:.2f} | {ratio} | {r['non2xx']} | {r['sockerr']} |")
+    measured = [r for r in rows if "cpu" in r]
+    if measured:
+        section += ["", "CPU per request at 100 connections, in microseconds (/proc: the "
+                    "machine's busy time, the Apache children's, the database server's "
+                    "processes', wrk's; perf stat -p on the children: their task-clock "
+                    "and context switches):", "",
+                    "| request | machine | Apache | database | wrk | perf task-clock "
+                    "(Apache) | context switches |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for r in measured:
+            c = r["cpu"]
+            db = f"{c['database']:.0f}" if DB_USER.get(DB) else "(in Apache)"
+            section.append(f"| {r['name']} | {c['machine']:.0f} | {c['apache']:.0f} | {db} | "
+                           f"{c['wrk']:.0f} | {c.get('perf_apache', float('nan')):.0f} | "
+                           f"{c.get('perf_cs', float('nan')):.1f} |")
     section += [""] + [f"- {n}" for n in notes] + ["", "Commands:", ""]
     shown = rows[:4] + [r for r in rows if "paced" in r["name"]
                         or r["name"].startswith("POST /orders, ")]

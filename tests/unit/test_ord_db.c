@@ -510,14 +510,16 @@ typedef struct {
     int runs;
 } lost_commit_t;
 
-/* The write succeeds; the session ends before the COMMIT's answer. */
+/* The write succeeds; the session ends before the COMMIT's answer.  (A
+ * write the batch runs at once: a new order's INSERT would wait for the
+ * batch's flush, and the end would meet that instead of the COMMIT.) */
 static apr_status_t write_then_lose_commit(ord_db_t *c, apr_pool_t *p,
                                            void *arg)
 {
     lost_commit_t *w = arg;
     int created = 0;
-    apr_status_t rv = ord_store_insert(c, p, order(w->fx, "ORD9"), 2000000,
-                                       &created);
+    apr_status_t rv = ord_store_batch_create(c, p, "B9", 1, 2000000,
+                                             &created);
 
     w->runs++;
     w->fx->st.end_session_next = 1;
