@@ -14,6 +14,10 @@
  * the event is sent again (at least once: a receiver deduplicates by
  * webhook-id).  Outcomes are counted in /metrics once their rows say so.
  */
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <curl/curl.h>
 
 #include "httpd.h"
@@ -38,6 +42,10 @@ APLOG_USE_MODULE(orders);
  * deliveries closely without a query of its own. */
 #define BACKLOG_EVERY     apr_time_from_msec(250)
 #define ORDERS_VERSION    "0.3"
+/* The delivery thread's nice value, above the request threads' 0: when
+ * the cores are all busy, intake and processing get them, and the backlog
+ * is sent once they are not (it waits in the database meanwhile). */
+#define DELIVERY_NICE     10
 
 struct orders_webhook_t {
     server_rec *s;
@@ -82,19 +90,23 @@ typedef struct {
 static apr_status_t write_take(ord_db_t *c, apr_pool_t *p, void *arg)
 {
     round_t *r = arg;
-    apr_status_t rv = APR_SUCCESS;
-    int i;
+    int i, n = r->due->nelts;
+    ord_store_take_t *takes = apr_pcalloc(p, sizeof(*takes) * (apr_size_t)n);
+    apr_status_t rv;
 
+    for (i = 0; i < n; i++) {
+        const ord_event_t *e = APR_ARRAY_IDX(r->due, i, const ord_event_t *);
+        takes[i].seq = e->cursor.seq;
+        takes[i].attempts = e->attempts;
+    }
+    rv = ord_store_delivery_take_all(c, p, takes, n, r->holder, r->now,
+                                     r->lease_until);
     /* From the start each time: the writer may run a batch again. */
     apr_array_clear(r->taken);
-    for (i = 0; rv == APR_SUCCESS && i < r->due->nelts; i++) {
-        const ord_event_t *e = APR_ARRAY_IDX(r->due, i, const ord_event_t *);
-        int taken = 0;
-        rv = ord_store_delivery_take(c, p, e->cursor.seq, e->attempts,
-                                     r->holder, r->now, r->lease_until,
-                                     &taken);
-        if (rv == APR_SUCCESS && taken) {
-            APR_ARRAY_PUSH(r->taken, const ord_event_t *) = e;
+    for (i = 0; rv == APR_SUCCESS && i < n; i++) {
+        if (takes[i].taken) {
+            APR_ARRAY_PUSH(r->taken, const ord_event_t *) =
+                APR_ARRAY_IDX(r->due, i, const ord_event_t *);
         }
     }
     return rv;
@@ -103,14 +115,21 @@ static apr_status_t write_take(ord_db_t *c, apr_pool_t *p, void *arg)
 static apr_status_t write_done(ord_db_t *c, apr_pool_t *p, void *arg)
 {
     round_t *r = arg;
-    apr_status_t rv = APR_SUCCESS;
-    int i;
+    int i, n = r->done->nelts;
+    ord_store_outcome_t *outcomes = apr_pcalloc(p, sizeof(*outcomes)
+                                                   * (apr_size_t)n);
+    apr_status_t rv;
 
-    for (i = 0; rv == APR_SUCCESS && i < r->done->nelts; i++) {
-        done_t *d = &APR_ARRAY_IDX(r->done, i, done_t);
-        rv = ord_store_delivery_done(c, p, d->seq, r->holder, d->state,
-                                     d->status, d->next_attempt,
-                                     &d->recorded);
+    for (i = 0; i < n; i++) {
+        const done_t *d = &APR_ARRAY_IDX(r->done, i, done_t);
+        outcomes[i].seq = d->seq;
+        outcomes[i].state = d->state;
+        outcomes[i].status = d->status;
+        outcomes[i].next_attempt = d->next_attempt;
+    }
+    rv = ord_store_delivery_done_all(c, p, outcomes, n, r->holder);
+    for (i = 0; rv == APR_SUCCESS && i < n; i++) {
+        APR_ARRAY_IDX(r->done, i, done_t).recorded = outcomes[i].changed;
     }
     return rv;
 }
@@ -307,6 +326,15 @@ static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)
     apr_time_t backlog_read = 0;
     int schema = 0;
 
+    /* Linux gives each thread a nice value of its own (setpriority on the
+     * thread's id); raising it needs no privilege.  A failure only costs
+     * intake the cores deliveries take. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), DELIVERY_NICE)
+        != 0) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, APR_FROM_OS_ERROR(errno), w->s,
+                     "the delivery thread keeps the request threads' "
+                     "priority");
+    }
     while (multi && !apr_atomic_read32(&w->stopping)) {
         round_t round;
 

@@ -65,9 +65,9 @@ apr_status_t ord_cache_create(ord_cache_t **cache, apr_pool_t *p,
     apr_status_t rv = APR_SUCCESS;
     int i;
 
-    c->nsets = entries > 0
-                   ? ((apr_uint32_t)entries + ORD_CACHE_WAYS - 1) / ORD_CACHE_WAYS
-                   : 0;
+    c->nsets = entries > 0 ? ((apr_uint32_t)entries + ORD_CACHE_WAYS - 1)
+                                 / ORD_CACHE_WAYS
+                           : 0;
     if (c->nsets) {
         c->sets = apr_pcalloc(p, sizeof(*c->sets) * c->nsets);
         for (i = 0; i < STRIPES && rv == APR_SUCCESS; i++) {

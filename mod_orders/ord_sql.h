@@ -53,6 +53,9 @@ typedef struct {
     /* The meaning of a failure, from the driver's code and words (the
      * words may be NULL). */
     ord_db_fault_e (*classify)(int code, const char *message);
+    /* Run in the transaction of the read of the due deliveries, before it
+     * (NULL: none): how that walk stays a walk (ord_store_read.c). */
+    const char *due_prologue;
 } ord_sql_dialect_t;
 
 extern const ord_sql_dialect_t ord_sql_sqlite3;

@@ -88,4 +88,8 @@ const ord_sql_dialect_t ord_sql_pgsql = {
     " AND e.xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
     "e.xid, e.seq",
     classify,
+    /* Bitmap scans read the whole pending index and sort it, when the
+     * statistics say the backlog is small; an index scan walks it in
+     * order and stops at the limit. */
+    "SET LOCAL enable_bitmapscan = off",
 };

@@ -74,4 +74,5 @@ const ord_sql_dialect_t ord_sql_sqlite3 = {
     "",
     "e.seq",
     classify,
+    NULL,
 };

@@ -222,6 +222,32 @@ apr_status_t ord_store_delivery_done(ord_db_t *c, apr_pool_t *p,
                                      const char *state, int status,
                                      apr_time_t next_attempt, int *changed);
 
+/* ord_store_delivery_take and _done for a round's events at once (one
+ * statement where the dialect has UPDATE ... FROM and RETURNING, else one
+ * each): each take's `taken` and each outcome's `changed` say what those
+ * say. */
+typedef struct {
+    apr_int64_t seq;
+    int attempts;
+    int taken;
+} ord_store_take_t;
+
+typedef struct {
+    apr_int64_t seq;
+    const char *state;
+    int status;
+    apr_time_t next_attempt;
+    int changed;
+} ord_store_outcome_t;
+
+apr_status_t ord_store_delivery_take_all(ord_db_t *c, apr_pool_t *p,
+                                         ord_store_take_t *takes, int n,
+                                         const char *holder, apr_time_t now,
+                                         apr_time_t lease_until);
+apr_status_t ord_store_delivery_done_all(ord_db_t *c, apr_pool_t *p,
+                                         ord_store_outcome_t *outcomes,
+                                         int n, const char *holder);
+
 /* Queues event `seq` for delivery again, as new (attempts 0, due `now`),
  * whatever its state.  APR_NOTFOUND when there is no such event or it was
  * written without a webhook. */

@@ -356,19 +356,47 @@ apr_status_t ord_store_deliveries_due(ord_db_t *c, apr_pool_t *p,
                                       apr_time_t now, int max,
                                       apr_array_header_t **events)
 {
-    /* Walks order_events_pending in order, stopping at `max`. */
+    /* Walks order_events_pending in order, stopping at `max`; an event is
+     * due only as the first pending one of its order.  That is asked as a
+     * subquery per candidate (order_events_by_order, a few rows), with the
+     * state compared UNINDEXED, rather than as NOT EXISTS: PostgreSQL
+     * planned the anti-join with the whole pending index ANDed into each
+     * look, or a scan of the table joined by filter, whenever its
+     * statistics were behind the backlog (1-2 s a round with 35,000
+     * pending, which the statement watch then cut, and deliveries
+     * stopped).  Measured on that backlog: 149 ms without statistics,
+     * 8 ms with them. */
     static const char sql[] =
         FEED_SELECT "e.delivery = 'pending' AND e.next_attempt_us <= %lld "
         "AND (e.lease_until_us IS NULL OR e.lease_until_us < %lld) "
-        "AND NOT EXISTS (SELECT 1 FROM order_events b WHERE b.order_id = "
-        "e.order_id AND b.delivery = 'pending' AND b.seq < e.seq) "
-        "ORDER BY e.seq LIMIT %d";
+        "AND e.seq = (SELECT MIN(b.seq) FROM order_events b WHERE "
+        "b.order_id = e.order_id AND " UNINDEXED("b.delivery")
+        " = 'pending') ORDER BY e.seq LIMIT %d";
     const char *now_text = int64_text(p, now);
     const char *args[] = { now_text, now_text, apr_itoa(p, max) };
+    const char *prologue = c->dialect->due_prologue;
     apr_array_header_t *rows, *out;
-    apr_status_t rv = ord_db_select(c, p, sql, args, 3, FEED_COLUMNS, &rows);
+    apr_status_t rv = APR_SUCCESS;
     int i;
 
+    if (prologue) {
+        rv = ord_db_begin(c);
+        if (rv == APR_SUCCESS) {
+            rv = ord_db_run(c, prologue);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        rv = ord_db_select(c, p, sql, args, 3, FEED_COLUMNS, &rows);
+    }
+    if (prologue && c->in_transaction) {
+        /* Nothing was written: the end of the transaction is the SET's. */
+        if (rv == APR_SUCCESS) {
+            rv = ord_db_commit(c);
+        }
+        else {
+            ord_db_rollback(c);
+        }
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }

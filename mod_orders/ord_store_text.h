@@ -31,6 +31,28 @@
     "SELECT %s, order_id, status, updated_us, started_us, completed_us, "  \
     "updated_us, " delivery ", updated_us FROM orders "
 
+/* `col` as no index holds it.  Where a statement must reach its rows by
+ * another index (an order_id, say), a condition on a column that an index
+ * of low selectivity covers can make PostgreSQL's planner read that index
+ * whole instead, into a hash or a BitmapAnd: the status indexes for the
+ * batch's UPDATEs, the partial index of pending events for the due
+ * deliveries' NOT EXISTS (seconds a statement with a backlog of 50,000).
+ * A function of the column is no indexed expression, and proves no
+ * partial index's predicate. */
+#define UNINDEXED(col) "COALESCE(" col ", '')"
+
+/* Multi-row statements hold a power of two rows up to this, the last rows
+ * repeating the first (see ord_store_batch.c): few texts to prepare. */
+#define ORD_STORE_ROWS_MAX 64
+
+/* The statement's row count for `left` rows: the power of two that holds
+ * them, ORD_STORE_ROWS_MAX at most. */
+int ord_store_rows_for(int left);
+
+/* `head`, `row` `n` times with ", " between, `tail`. */
+const char *ord_store_repeated(apr_pool_t *p, const char *head,
+                               const char *row, int n, const char *tail);
+
 /* The INSERT_ARGS arguments of one row of INSERT_ROW. */
 void ord_store_insert_args(apr_pool_t *p, const ord_order_t *o,
                            apr_time_t lease_until, const char **args);

@@ -976,10 +976,8 @@ static int take(fixture_t *fx, apr_int64_t seq, int attempts, apr_time_t now)
     return taken;
 }
 
-static void test_due_deliveries_follow_order_time_and_leases(void **state)
-{
-    /* seq: order, delivery, next attempt, lease until; at now = 500. */
-    static const char *const rows[] = {
+/* seq: order, delivery, next attempt, lease until; at now = 500. */
+static const char *const delivery_rows[] = {
         "'A', 'pending', 100, NULL",    /* 1 due */
         "'A', 'pending', 100, NULL",    /* 2 behind 1, of its order */
         "'B', 'delivered', 100, NULL",  /* 3 done */
@@ -988,8 +986,11 @@ static void test_due_deliveries_follow_order_time_and_leases(void **state)
         "'D', 'pending', 100, 800",     /* 6 someone's lease is running */
         "'E', 'pending', 100, 400",     /* 7 due: the lease ran out */
         "'F', 'pending', 500, NULL",    /* 8 due exactly now */
-    };
-    fixture_t *fx = *state;
+};
+
+/* Orders A-F with the events of delivery_rows. */
+static void given_deliveries(fixture_t *fx)
+{
     const char *id;
     size_t i;
 
@@ -997,14 +998,21 @@ static void test_due_deliveries_follow_order_time_and_leases(void **state)
         insert_new(fx, apr_pstrndup(fx->pool, id, 1), CREATED, LEASE);
     }
     exec_sql(fx, "DELETE FROM order_events");
-    for (i = 0; i < UNIT_ROWS(rows); i++) {
+    for (i = 0; i < UNIT_ROWS(delivery_rows); i++) {
         exec_sql(fx, apr_psprintf(fx->pool, "INSERT INTO order_events (seq, "
                                   "type, order_id, delivery, next_attempt_us, "
                                   "lease_until_us, status, created_us, "
                                   "updated_us) VALUES (%d, 'order.created', "
                                   "%s, 'Pending', 1, 1)", (int)i + 1,
-                                  rows[i]));
+                                  delivery_rows[i]));
     }
+}
+
+static void test_due_deliveries_follow_order_time_and_leases(void **state)
+{
+    fixture_t *fx = *state;
+
+    given_deliveries(fx);
     assert_string_equal(due_of(fx, 500, 10), "1 4 7 8");
     assert_string_equal(due_of(fx, 500, 2), "1 4");
     /* Taken once; not again while the lease runs, nor as read before
@@ -1015,6 +1023,63 @@ static void test_due_deliveries_follow_order_time_and_leases(void **state)
     assert_string_equal(due_of(fx, 500, 10), "4 7 8");
     /* Its lease run out, it is due again. */
     assert_string_equal(due_of(fx, 901, 10), "1 4 5 6 7 8");
+}
+
+/* "delivery attempts last_status next_attempt holder" of event `seq`. */
+static const char *delivery_of(fixture_t *fx, int seq)
+{
+    const char *v = unit_sqlite_value(
+        fx, fx->pool, apr_psprintf(fx->pool, "SELECT delivery || ' ' || "
+                                   "attempts || ' ' || COALESCE(last_status, "
+                                   "'-') || ' ' || next_attempt_us || ' ' || "
+                                   "COALESCE(lease_holder, '-') FROM "
+                                   "order_events WHERE seq = %d", seq));
+    return v ? v : "missing";
+}
+
+/* A round's takes and outcomes in one statement each: what one by one
+ * gives, event by event. */
+static void test_a_round_is_taken_and_recorded_at_once(void **state)
+{
+    fixture_t *fx = *state;
+    ord_store_take_t takes[] = {
+        { 1, 0, -1 },   /* due */
+        { 4, 3, -1 },   /* read with other attempts: not as read */
+        { 7, 0, -1 },   /* its lease ran out */
+        { 8, 0, -1 },   /* due exactly now */
+        { 6, 0, -1 },   /* someone's lease is running */
+    };
+    ord_store_outcome_t outcomes[] = {
+        { 1, "delivered", 204, 600, -1 },
+        { 7, "pending", 500, 2000, -1 },
+        { 8, "failed", 410, 600, -1 },
+        { 4, "delivered", 204, 600, -1 },   /* not taken: not ours */
+    };
+    int expect_taken[] = { 1, 0, 1, 1, 0 }, expect_changed[] = { 1, 1, 1, 0 };
+    size_t i;
+
+    given_deliveries(fx);
+    assert_int_equal(ord_store_delivery_take_all(&fx->conn, fx->pool, takes,
+                                                 (int)UNIT_ROWS(takes), "h",
+                                                 500, 900), APR_SUCCESS);
+    for (i = 0; i < UNIT_ROWS(takes); i++) {
+        assert_int_equal(takes[i].taken, expect_taken[i]);
+    }
+    assert_string_equal(delivery_of(fx, 7), "pending 0 - 100 h");
+    assert_string_equal(due_of(fx, 500, 10), "4");
+    assert_int_equal(ord_store_delivery_done_all(&fx->conn, fx->pool,
+                                                 outcomes,
+                                                 (int)UNIT_ROWS(outcomes),
+                                                 "h"), APR_SUCCESS);
+    for (i = 0; i < UNIT_ROWS(outcomes); i++) {
+        assert_int_equal(outcomes[i].changed, expect_changed[i]);
+    }
+    assert_string_equal(delivery_of(fx, 1), "delivered 1 204 600 -");
+    assert_string_equal(delivery_of(fx, 7), "pending 1 500 2000 -");
+    assert_string_equal(delivery_of(fx, 8), "failed 1 410 600 -");
+    assert_string_equal(delivery_of(fx, 4), "pending 0 - 100 -");
+    /* The next of order A is due now that its first is delivered. */
+    assert_string_equal(due_of(fx, 500, 10), "2 4");
 }
 
 /* "pending oldest_at" as ord_store_deliveries_backlog answers. */
@@ -1798,6 +1863,7 @@ int main(void)
         STEST(test_totals_of_empty_table_are_zero),
         STEST(test_backlog_counts_pending_events_and_the_oldest_time),
         STEST(test_due_deliveries_follow_order_time_and_leases),
+        STEST(test_a_round_is_taken_and_recorded_at_once),
         STEST(test_totals_without_completed_orders_have_zero_sums),
         UNIT_TABLE(list_cases),
         STEST(test_list_keeps_user_id_types),

@@ -284,7 +284,8 @@ static const char *check_many(const unit_ctx_t *ctx, const void *row)
                            "'Processing'") != m->orders) {
         why = "not every order is Processing";
     }
-    if (!why && number(fx, "SELECT COUNT(*) FROM order_events") != 2 * m->orders) {
+    if (!why
+        && number(fx, "SELECT COUNT(*) FROM order_events") != 2 * m->orders) {
         why = apr_psprintf(ctx->pool, "%" APR_INT64_T_FMT " events",
                            number(fx, "SELECT COUNT(*) FROM order_events"));
     }
