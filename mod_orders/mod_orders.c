@@ -122,6 +122,7 @@ static void orders_child_init(apr_pool_t *pchild, server_rec *s)
                      "attach the orders mutexes in this child");
         return;
     }
+    orders_cache_child_init(pchild, s);
     orders_engine_child_init(pchild, s);
     orders_recovery_first_load(pchild, s);
 }

@@ -152,13 +152,6 @@ void orders_engine_wait_change(apr_interval_time_t at_most);
  * time, since other children's and servers' changes wake nobody here, so
  * the caller looks at the database again after each. */
 void orders_engine_wait_until(apr_time_t until);
-/* The answer to a read of a finished order, kept by this child after an
- * earlier read (OrdersCacheEntries): 1, or 0 when it must be read. */
-int orders_engine_find_finished(apr_pool_t *p, const char *order_id,
-                                ord_cache_answer_t *answer);
-/* Keeps the answer (ETag, JSON) just read of `order` if it is finished. */
-void orders_engine_keep_finished(const ord_order_t *order, const char *etag,
-                                 const char *json);
 /* This child's metrics slot (NULL: no engine). */
 ord_metrics_slot_t *orders_engine_slot(void);
 /* For the recovery pass: the engine, held until _release (NULL when there
@@ -209,6 +202,17 @@ int orders_request_end(request_rec *r, ord_route_action_e action,
                        int metrics, int answer);
 
 /* Handlers (mod_orders_handler.c, mod_orders_metrics.c). */
+/* mod_orders_cache.c: the answers of finished orders this child read
+ * (OrdersCacheEntries, ord_cache). */
+void orders_cache_child_init(apr_pool_t *pchild, server_rec *s);
+/* The answer kept for a finished order: 1, or 0 when it must be read. */
+int orders_cache_find(apr_pool_t *p, const char *order_id,
+                      ord_cache_answer_t *answer);
+/* Keeps the answer (ETag, JSON) just read of `order`, which the caller
+ * found finished (ord_status_final). */
+void orders_cache_keep(const ord_order_t *order, const char *etag,
+                       const char *json);
+
 int orders_handler(request_rec *r);
 int orders_metrics_handler(request_rec *r);
 void orders_metrics_register_hooks(void);

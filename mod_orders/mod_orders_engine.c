@@ -27,7 +27,6 @@
 #include "http_log.h"
 
 #include "mod_orders.h"
-#include "ord_cache.h"
 #include "ord_job.h"
 #include "ord_queue.h"
 
@@ -75,9 +74,6 @@ static apr_thread_mutex_t *change_lock;
 static apr_thread_cond_t *changed;
 static volatile apr_uint32_t waiters;
 static int max_waiters;
-/* The answers of finished orders this child read (OrdersCacheEntries): in
- * the child's pool, which goes after the request threads have ended. */
-static ord_cache_t *finished;
 
 orders_engine_t *orders_engine_acquire(void)
 {
@@ -443,11 +439,6 @@ void orders_engine_child_init(apr_pool_t *pchild, server_rec *s)
     e->s = s;
     e->conf = orders_server_settings(s);
     max_waiters = e->conf.max_waiters;
-    rv = ord_cache_create(&finished, pchild, e->conf.cache_entries);
-    if (rv != APR_SUCCESS) {
-        failed = "ORD00039: cannot make the cache of finished orders";
-        goto leave;
-    }
     init_job_env(e);
     apr_generate_random_bytes(nonce, sizeof(nonce));
     e->token_prefix = apr_psprintf(pchild, "%" APR_PID_T_FMT "-%02x%02x%02x"
@@ -495,25 +486,4 @@ leave:
             ord_metrics_slot_release(e->slot);
         }
     }
-}
-
-int orders_engine_find_finished(apr_pool_t *p, const char *order_id,
-                                ord_cache_answer_t *answer)
-{
-    return finished && ord_cache_find(finished, p, order_id, answer);
-}
-
-void orders_engine_keep_finished(const ord_order_t *order, const char *etag,
-                                 const char *json)
-{
-    ord_cache_answer_t answer;
-
-    /* Only these never change again (see ord_cache.h). */
-    if (!finished || !ord_status_final(order->status)) {
-        return;
-    }
-    answer.user_id = order->user_id.text;
-    answer.etag = etag;
-    answer.json = json;
-    ord_cache_keep(finished, order->order_id.text, &answer);
 }

@@ -34,13 +34,13 @@ static const char *bound_user(request_rec *r)
     return orders_bound_user(r);
 }
 
-/* Whether the request may see `order`: anyone when orders are not bound,
- * else its owner only. */
-static int visible(request_rec *r, const ord_order_t *order)
+/* Whether the request may see an order of `owner` (its user_id): anyone
+ * when orders are not bound, else its owner only. */
+static int visible(request_rec *r, const char *owner)
 {
     const char *user = bound_user(r);
 
-    return !user || strcmp(order->user_id.text, user) == 0;
+    return !user || strcmp(owner, user) == 0;
 }
 
 static int send_unknown_order(request_rec *r)
@@ -145,7 +145,8 @@ static apr_status_t fetch_order(request_rec *r, const char *order_id,
         return APR_EGENERAL;
     }
     rv = ord_store_get(c, r->pool, order_id, &o);
-    if (rv == APR_NOTFOUND || (rv == APR_SUCCESS && !visible(r, o))) {
+    if (rv == APR_NOTFOUND
+        || (rv == APR_SUCCESS && !visible(r, o->user_id.text))) {
         *answer = send_unknown_order(r);
         return APR_NOTFOUND;
     }
@@ -168,9 +169,7 @@ static apr_status_t fetch_order(request_rec *r, const char *order_id,
 static int send_finished(request_rec *r, const char *inm,
                          const ord_cache_answer_t *kept)
 {
-    const char *user = bound_user(r);
-
-    if (user && strcmp(kept->user_id, user) != 0) {
+    if (!visible(r, kept->user_id)) {
         return send_unknown_order(r);
     }
     orders_request_note_order(r, NULL, kept->user_id);
@@ -196,7 +195,7 @@ static int handle_get(request_rec *r, const char *order_id)
     /* A finished order never changes: a read of one this child has read
      * before is answered from memory (a wait for its change would last
      * its N seconds either way, and goes the long way). */
-    if (!wait && orders_engine_find_finished(r->pool, order_id, &kept)) {
+    if (!wait && orders_cache_find(r->pool, order_id, &kept)) {
         return send_finished(r, inm, &kept);
     }
     if (fetch_order(r, order_id, &conn, &order, &answer) != APR_SUCCESS) {
@@ -223,7 +222,7 @@ static int handle_get(request_rec *r, const char *order_id)
     json = ord_status_final(order->status) ? ord_json_order(r->pool, order)
                                            : NULL;
     if (json) {
-        orders_engine_keep_finished(order, etag, json);
+        orders_cache_keep(order, etag, json);
     }
     apr_table_setn(r->headers_out, "ETag", etag);
     if (ord_etag_matches(inm, etag)) {

@@ -7,7 +7,6 @@
  * only while the lease that took it holds, so that with several servers
  * each event is sent by one at a time.
  */
-#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include "ord_store.h"
@@ -81,20 +80,18 @@ static const char sql_done_tail[] =
     ") AS v WHERE order_events.seq = CAST(v.column1 AS BIGINT) "
     "AND order_events.lease_holder = %s AND order_events.seq IN (";
 
-/* The seqs RETURNING names, as a set (their texts). */
-static apr_hash_t *returned_seqs(apr_pool_t *p, apr_array_header_t *rows)
+static void take_args(apr_pool_t *p, const void *row, const char **args)
 {
-    apr_hash_t *seqs = apr_hash_make(p);
-    int i;
+    const ord_store_take_t *t = row;
 
-    for (i = 0; i < rows->nelts; i++) {
-        const char *seq = APR_ARRAY_IDX(rows, i, const char **)[0];
+    args[0] = int64_text(p, t->seq);
+    args[1] = apr_itoa(p, t->attempts);
+}
 
-        if (seq) {
-            apr_hash_set(seqs, seq, APR_HASH_KEY_STRING, "");
-        }
-    }
-    return seqs;
+static apr_status_t taken(void *baton, void *row, const char *const *cols)
+{
+    ((ord_store_take_t *)row)->taken = 1;
+    return APR_SUCCESS;
 }
 
 apr_status_t ord_store_delivery_take_all(ord_db_t *c, apr_pool_t *p,
@@ -102,55 +99,47 @@ apr_status_t ord_store_delivery_take_all(ord_db_t *c, apr_pool_t *p,
                                          const char *holder, apr_time_t now,
                                          apr_time_t lease_until)
 {
-    int done, take, i;
+    const char *before[2], *between[1];
+    ord_store_rows_sql_t sql = { sql_take_head, "(%s, %s)", sql_take_tail,
+                                 "%lld", ") RETURNING seq", 2, 1,
+                                 before, 2, between, 1 };
+    int i;
 
-    for (done = 0; done < n; done += take) {
-        int rows;
-        const char **args, *sql;
-        apr_array_header_t *ret;
-        apr_hash_t *taken;
-        apr_status_t rv;
-
-        take = n - done < ORD_STORE_ROWS_MAX ? n - done : ORD_STORE_ROWS_MAX;
-        if (!c->dialect->update_returning) {
-            for (i = 0; i < take; i++) {
-                ord_store_take_t *t = &takes[done + i];
-                rv = ord_store_delivery_take(c, p, t->seq, t->attempts, holder,
-                                             now, lease_until, &t->taken);
-                if (rv != APR_SUCCESS) {
-                    return rv;
-                }
-            }
-            continue;
-        }
-        rows = ord_store_rows_for(take);
-        /* holder, lease; each row's seq and attempts; now; the seqs. */
-        args = apr_palloc(p, (apr_size_t)(3 + 3 * rows) * sizeof(*args));
-        args[0] = holder;
-        args[1] = int64_text(p, lease_until);
-        for (i = 0; i < rows; i++) {
-            const ord_store_take_t *t = &takes[done + (i < take ? i : 0)];
-
-            args[2 + 2 * i] = int64_text(p, t->seq);
-            args[3 + 2 * i] = apr_itoa(p, t->attempts);
-            args[3 + 2 * rows + i] = args[2 + 2 * i];
-        }
-        args[2 + 2 * rows] = int64_text(p, now);
-        sql = apr_pstrcat(p, ord_store_repeated(p, sql_take_head, "(%s, %s)",
-                                                rows, sql_take_tail),
-                          ord_store_repeated(p, "", "%lld", rows,
-                                             ") RETURNING seq"), NULL);
-        rv = ord_db_select(c, p, sql, args, 3 + 3 * rows, 1, &ret);
+    for (i = 0; i < n; i++) {
+        takes[i].taken = 0;
+    }
+    if (c->dialect->update_returning) {
+        before[0] = holder;
+        before[1] = int64_text(p, lease_until);
+        between[0] = int64_text(p, now);
+        return ord_store_update_rows(c, p, &sql, takes, sizeof(*takes), n,
+                                     take_args, taken, NULL);
+    }
+    for (i = 0; i < n; i++) {
+        apr_status_t rv = ord_store_delivery_take(c, p, takes[i].seq,
+                                                  takes[i].attempts, holder,
+                                                  now, lease_until,
+                                                  &takes[i].taken);
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        taken = returned_seqs(p, ret);
-        for (i = 0; i < take; i++) {
-            takes[done + i].taken = apr_hash_get(
-                taken, int64_text(p, takes[done + i].seq),
-                APR_HASH_KEY_STRING) != NULL;
-        }
     }
+    return APR_SUCCESS;
+}
+
+static void outcome_args(apr_pool_t *p, const void *row, const char **args)
+{
+    const ord_store_outcome_t *o = row;
+
+    args[0] = int64_text(p, o->seq);
+    args[1] = o->state;
+    args[2] = apr_itoa(p, o->status);
+    args[3] = int64_text(p, o->next_attempt);
+}
+
+static apr_status_t recorded(void *baton, void *row, const char *const *cols)
+{
+    ((ord_store_outcome_t *)row)->changed = 1;
     return APR_SUCCESS;
 }
 
@@ -158,56 +147,27 @@ apr_status_t ord_store_delivery_done_all(ord_db_t *c, apr_pool_t *p,
                                          ord_store_outcome_t *outcomes,
                                          int n, const char *holder)
 {
-    int done, take, i;
+    const char *between[1] = { holder };
+    ord_store_rows_sql_t sql = { sql_done_head, "(%s, %s, %s, %s)",
+                                 sql_done_tail, "%lld", ") RETURNING seq", 4,
+                                 1, NULL, 0, between, 1 };
+    int i;
 
-    for (done = 0; done < n; done += take) {
-        int rows;
-        const char **args, *sql;
-        apr_array_header_t *ret;
-        apr_hash_t *changed;
-        apr_status_t rv;
-
-        take = n - done < ORD_STORE_ROWS_MAX ? n - done : ORD_STORE_ROWS_MAX;
-        if (!c->dialect->update_returning) {
-            for (i = 0; i < take; i++) {
-                ord_store_outcome_t *o = &outcomes[done + i];
-                rv = ord_store_delivery_done(c, p, o->seq, holder, o->state,
-                                             o->status, o->next_attempt,
-                                             &o->changed);
-                if (rv != APR_SUCCESS) {
-                    return rv;
-                }
-            }
-            continue;
-        }
-        rows = ord_store_rows_for(take);
-        /* Each row's seq, state, status, next attempt; holder; the seqs. */
-        args = apr_palloc(p, (apr_size_t)(1 + 5 * rows) * sizeof(*args));
-        for (i = 0; i < rows; i++) {
-            const ord_store_outcome_t *o = &outcomes[done
-                                                     + (i < take ? i : 0)];
-
-            args[4 * i] = int64_text(p, o->seq);
-            args[4 * i + 1] = o->state;
-            args[4 * i + 2] = apr_itoa(p, o->status);
-            args[4 * i + 3] = int64_text(p, o->next_attempt);
-            args[1 + 4 * rows + i] = args[4 * i];
-        }
-        args[4 * rows] = holder;
-        sql = apr_pstrcat(p, ord_store_repeated(p, sql_done_head,
-                                                "(%s, %s, %s, %s)", rows,
-                                                sql_done_tail),
-                          ord_store_repeated(p, "", "%lld", rows,
-                                             ") RETURNING seq"), NULL);
-        rv = ord_db_select(c, p, sql, args, 1 + 5 * rows, 1, &ret);
+    for (i = 0; i < n; i++) {
+        outcomes[i].changed = 0;
+    }
+    if (c->dialect->update_returning) {
+        return ord_store_update_rows(c, p, &sql, outcomes, sizeof(*outcomes),
+                                     n, outcome_args, recorded, NULL);
+    }
+    for (i = 0; i < n; i++) {
+        ord_store_outcome_t *o = &outcomes[i];
+        apr_status_t rv = ord_store_delivery_done(c, p, o->seq, holder,
+                                                  o->state, o->status,
+                                                  o->next_attempt,
+                                                  &o->changed);
         if (rv != APR_SUCCESS) {
             return rv;
-        }
-        changed = returned_seqs(p, ret);
-        for (i = 0; i < take; i++) {
-            outcomes[done + i].changed = apr_hash_get(
-                changed, int64_text(p, outcomes[done + i].seq),
-                APR_HASH_KEY_STRING) != NULL;
         }
     }
     return APR_SUCCESS;

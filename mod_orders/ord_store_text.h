@@ -31,8 +31,9 @@
     "SELECT %s, order_id, status, updated_us, started_us, completed_us, "  \
     "updated_us, " delivery ", updated_us FROM orders "
 
-/* `col` as no index holds it.  Where a statement must reach its rows by
- * another index (an order_id, say), a condition on a column that an index
+/* `col` as no index holds it (ord_store_batch_jobs.c, the due
+ * deliveries).  Where a statement must reach its rows by another index (an
+ * order_id, say), a condition on a column that an index
  * of low selectivity covers can make PostgreSQL's planner read that index
  * whole instead, into a hash or a BitmapAnd: the status indexes for the
  * batch's UPDATEs, the partial index of pending events for the due
@@ -42,7 +43,7 @@
 #define UNINDEXED(col) "COALESCE(" col ", '')"
 
 /* Multi-row statements hold a power of two rows up to this, the last rows
- * repeating the first (see ord_store_batch.c): few texts to prepare. */
+ * repeating the first (see ord_store_rows.c): few texts to prepare. */
 #define ORD_STORE_ROWS_MAX 64
 
 /* The statement's row count for `left` rows: the power of two that holds
@@ -52,6 +53,38 @@ int ord_store_rows_for(int left);
 /* `head`, `row` `n` times with ", " between, `tail`. */
 const char *ord_store_repeated(apr_pool_t *p, const char *head,
                                const char *row, int n, const char *tail);
+
+/* A multi-row UPDATE ... FROM (VALUES ...) ... RETURNING (ord_store_rows.c):
+ * `head` up to "(VALUES ", one `row` of `cols` placeholders per row,
+ * `tail` up to "... IN (", where each row's key (its first argument,
+ * placeholder `key`) is given again as a list the key's index answers,
+ * then `returning`, whose first column is the key.  `before` are the
+ * arguments of `head`, `between` those of `tail`. */
+typedef struct {
+    const char *head, *row, *tail, *key, *returning;
+    int cols, returned_cols;
+    const char *const *before;
+    int nbefore;
+    const char *const *between;
+    int nbetween;
+} ord_store_rows_sql_t;
+
+/* A row's arguments, its key first. */
+typedef void ord_store_row_args_fn(apr_pool_t *p, const void *row,
+                                   const char **args);
+/* A row that RETURNING named (once each), with the columns it gave. */
+typedef apr_status_t ord_store_row_returned_fn(void *baton, void *row,
+                                               const char *const *cols);
+
+/* Runs `sql` for the `n` rows of `size` bytes at `rows`, as many
+ * statements as the row bounds take, calling `returned` for each row the
+ * database changed; the others are the caller's to read. */
+apr_status_t ord_store_update_rows(ord_db_t *c, apr_pool_t *p,
+                                   const ord_store_rows_sql_t *sql,
+                                   void *rows, apr_size_t size, int n,
+                                   ord_store_row_args_fn *row_args,
+                                   ord_store_row_returned_fn *returned,
+                                   void *baton);
 
 /* The INSERT_ARGS arguments of one row of INSERT_ROW. */
 void ord_store_insert_args(apr_pool_t *p, const ord_order_t *o,
