@@ -56,6 +56,9 @@ typedef struct {
     /* Run in the transaction of the read of the due deliveries, before it
      * (NULL: none): how that walk stays a walk (ord_store_read.c). */
     const char *due_prologue;
+    /* Before the prologue, where the schema is made: what only a file not
+     * written yet takes (NULL: nothing).  A no-op on a file that exists. */
+    const char *new_file;
 } ord_sql_dialect_t;
 
 extern const ord_sql_dialect_t ord_sql_sqlite3;

@@ -92,4 +92,5 @@ const ord_sql_dialect_t ord_sql_mysql = {
     "e.seq",
     classify,
     NULL,
+    NULL,
 };

@@ -92,4 +92,5 @@ const ord_sql_dialect_t ord_sql_pgsql = {
      * statistics say the backlog is small; an index scan walks it in
      * order and stops at the limit. */
     "SET LOCAL enable_bitmapscan = off",
+    NULL,
 };

@@ -81,6 +81,12 @@ apr_status_t ord_store_ensure_schema(ord_db_t *c, apr_pool_t *p)
     char *copy = apr_pstrdup(p, c->dialect->schema), *last = NULL, *one;
     apr_status_t rv;
 
+    if (c->dialect->new_file) {
+        rv = ord_db_run(c, c->dialect->new_file);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
     if (c->dialect->prologue) {
         const char *answer = NULL;
         rv = ord_db_value(c, p, c->dialect->prologue, &answer);

@@ -2,6 +2,9 @@
 -- mod_orders creates it itself when it is missing; this file is the same
 -- text, for DBAs.  Times are integer microseconds since the epoch (UTC);
 -- money is integer hundredths plus the number of decimals the client sent.
+-- On a new file mod_orders first sets PRAGMA page_size = 1024 (each order
+-- touches index pages at random places, and a commit writes every page it
+-- touched) and PRAGMA journal_mode = WAL; do the same if you make it here.
 CREATE TABLE IF NOT EXISTS orders (
     seq            INTEGER PRIMARY KEY AUTOINCREMENT,
     order_id       TEXT    NOT NULL UNIQUE,

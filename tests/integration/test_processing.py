@@ -1,13 +1,17 @@
 """Processing under load and through crashes: every accepted order reaches
 Completed exactly once, and /metrics agrees with the database."""
 import collections
+import os
+import shutil
+import subprocess
 import threading
 import time
 
 import pytest
 
 from orders_data import order
-from orders_server import (assert_no_crash, concurrent_posts, wait_completions_logged,
+from orders_server import (IS_ROOT, Server, assert_no_crash, concurrent_posts,
+                           wait_completions_logged,
                            wait_for)
 
 
@@ -156,3 +160,31 @@ def test_graceful_restart_under_load_loses_nothing(fresh):
     assert_completed_once(server, [oid for _, oid in results])
     assert_metrics_match_database(server)
     assert_no_crash(server)
+
+
+@pytest.mark.parametrize("existing_page_size, expected", [
+    (None, 1024),    # the module makes the file: 1 KiB pages
+    (4096, 4096),    # a file made elsewhere keeps its pages and serves
+])
+def test_sqlite_page_size_of_the_file_the_module_makes(existing_page_size, expected):
+    server = Server(driver="sqlite3")
+    try:
+        if existing_page_size:
+            os.makedirs(os.path.dirname(server.db_path), exist_ok=True)
+            top = os.path.join(os.path.dirname(__file__), "..", "..")
+            with open(os.path.join(top, "sql", "sqlite.sql")) as f:
+                schema = f.read()
+            subprocess.run(["sqlite3", server.db_path,
+                            f"PRAGMA page_size = {existing_page_size};"
+                            "PRAGMA journal_mode = WAL;" + schema],
+                           check=True, capture_output=True)
+            if IS_ROOT:
+                shutil.chown(server.db_path, "www-data", "www-data")
+        server.start()
+        oid = f"page-{existing_page_size}"
+        assert server.post("/orders", order(oid)).status == 202
+        wait_for(lambda: server.get(f"/orders/{oid}").json()["status"] == "Completed", 10)
+        assert server.sql("PRAGMA page_size") == [{"page_size": expected}]
+        assert server.sql("PRAGMA journal_mode") == [{"journal_mode": "wal"}]
+    finally:
+        server.cleanup()
