@@ -93,5 +93,4 @@ const ord_sql_dialect_t ord_sql_mysql = {
     classify,
     NULL,
     NULL,
-    " FOR UPDATE",
 };
