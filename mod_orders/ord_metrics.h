@@ -17,7 +17,8 @@
  *
  * Thread- and process-safety: every update is one atomic operation or a
  * compare-and-swap loop; readers see each counter whole, not all counters at
- * one instant.  Counts never go below zero.
+ * one instant.  The counts are stepped without a floor and read as signed,
+ * a negative one as 0: steps that land out of order still add up.
  */
 #ifndef ORD_METRICS_H
 #define ORD_METRICS_H

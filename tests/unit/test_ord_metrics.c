@@ -96,18 +96,18 @@ static ord_metrics_slot_t *taken_by(ord_metrics_t *m, apr_uint32_t pid)
 }
 
 /* "pending processing completed cancelled processing_us from_creation_us"
- * of the table. */
-static const char *counts_of(apr_pool_t *p, const ord_metrics_t *m)
+ * as ord_metrics_read gives them. */
+static const char *counts_of(apr_pool_t *p, ord_metrics_t *m)
 {
+    ord_metrics_snapshot_t s;
+
+    ord_metrics_read(m, all_alive, 0, &s);
     return apr_psprintf(p, "%" APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
                         APR_UINT64_T_FMT " %" APR_UINT64_T_FMT " %"
                         APR_UINT64_T_FMT " %" APR_UINT64_T_FMT,
-                        (apr_uint64_t)m->count[ORD_PENDING],
-                        (apr_uint64_t)m->count[ORD_PROCESSING],
-                        (apr_uint64_t)m->count[ORD_COMPLETED],
-                        (apr_uint64_t)m->count[ORD_CANCELLED],
-                        (apr_uint64_t)m->processing_us_sum,
-                        (apr_uint64_t)m->from_creation_us_sum);
+                        s.count[ORD_PENDING], s.count[ORD_PROCESSING],
+                        s.count[ORD_COMPLETED], s.count[ORD_CANCELLED],
+                        s.processing_us_sum, s.from_creation_us_sum);
 }
 
 /* What ord_metrics_read gives at `now`: "pending processing completed
@@ -186,6 +186,7 @@ typedef struct {
     const char *name;
     /* What is done to a fresh table, in order: "new" (an order created),
      * "claim" (from Pending), "takeover" (of an expired Processing claim),
+     * "cancel" (from Pending),
      * "done:P:C" (completed after P us of processing, C us from creation),
      * "load:Pe:Pr:Co:Ca:P:C" (ord_metrics_load of those totals). */
     const char *ops;
@@ -208,6 +209,9 @@ static const char *run_op(apr_pool_t *p, ord_metrics_t *m, const char *op)
     }
     else if (strcmp(op, "takeover") == 0) {
         ord_metrics_claimed(m, ORD_PROCESSING);
+    }
+    else if (strcmp(op, "cancel") == 0) {
+        ord_metrics_cancelled(m);
     }
     else if (sscanf(op, "done:%" APR_INT64_T_FMT ":%" APR_INT64_T_FMT,
                     &v[0], &v[1]) == 2) {
@@ -268,6 +272,12 @@ static const count_case_t count_cases[] = {
     /* The claim did commit: one order is Processing now. */
     { "a claim on an empty table leaves Pending at 0", "claim", { 0, 1, 0, 0, 0, 0 } },
     { "a completion on an empty table leaves Processing at 0", "done:1000:2000", { 0, 0, 1, 0, 1000, 2000 } },
+    /* Two children's steps in the other order: one stopped between its
+     * claim's commit and its count while another took the order over and
+     * completed it.  Once both are in, the counts are the table's. */
+    { "a completion counted before its claim adds up once both are in", "new done:1000:2000 claim", { 0, 0, 1, 0, 1000, 2000 } },
+    { "two completions before their claims add up too", "new new done:1:2 done:1:2 claim claim", { 0, 0, 2, 0, 2, 4 } },
+    { "a cancellation counted before its creation adds up", "cancel new", { 0, 0, 0, 1, 0, 0 } },
 };
 
 /* Counts updated from many threads at once add up exactly. */
