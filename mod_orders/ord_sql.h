@@ -59,6 +59,9 @@ typedef struct {
     /* Before the prologue, where the schema is made: what only a file not
      * written yet takes (NULL: nothing).  A no-op on a file that exists. */
     const char *new_file;
+    /* What ends a SELECT that locks the rows it reads until COMMIT (""
+     * where one writer at a time holds the whole database). */
+    const char *row_lock;
 } ord_sql_dialect_t;
 
 extern const ord_sql_dialect_t ord_sql_sqlite3;

@@ -93,4 +93,5 @@ const ord_sql_dialect_t ord_sql_mysql = {
     classify,
     NULL,
     NULL,
+    " FOR UPDATE",
 };

@@ -93,4 +93,5 @@ const ord_sql_dialect_t ord_sql_pgsql = {
      * order and stops at the limit. */
     "SET LOCAL enable_bitmapscan = off",
     NULL,
+    " FOR UPDATE",
 };

@@ -81,4 +81,5 @@ const ord_sql_dialect_t ord_sql_sqlite3 = {
      * make bench's POST load: 24-28 KiB written per order with 4 KiB
      * pages, 9-12 KiB with 1 KiB. */
     "PRAGMA page_size = 1024",
+    "",
 };

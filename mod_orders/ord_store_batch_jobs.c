@@ -1,11 +1,14 @@
 /*
  * ord_store_batch_jobs: the jobs' claims from Pending and completions,
- * gathered in the writer's batch and run as multi-row UPDATEs where the
- * dialect has RETURNING (SQLite, PostgreSQL).  See ord_store.h.
+ * gathered in the writer's batch and run as multi-row UPDATEs.  See
+ * ord_store.h.
  *
- * Each row the UPDATE changed comes back through RETURNING: won, with its
- * event gathered.  The others read their row (ord_store_row_says_ours): an
- * earlier attempt of the same claim that committed is a success too.
+ * Where the dialect has RETURNING (SQLite, PostgreSQL) each row the UPDATE
+ * changed comes back through it; elsewhere (MariaDB) the rows are read FOR
+ * UPDATE first, which tells which ones the UPDATE changes
+ * (ord_store_update_locked).  Those are won, with their event gathered.
+ * The others read their row (ord_store_row_says_ours): an earlier attempt
+ * of the same claim that committed is a success too.
  */
 #include <apr_strings.h>
 
@@ -70,7 +73,7 @@ apr_status_t ord_store_claim_gathered(ord_db_t *c, apr_pool_t *p,
     claim_t *cl;
     apr_status_t rv;
 
-    if (from != ORD_PENDING || !ord_store_batch_defers_rows(c)) {
+    if (from != ORD_PENDING || !b) {
         rv = ord_store_claim(c, p, order_id, from, token, now, lease_until,
                              created_at, started_at);
         *outcome = rv;
@@ -106,7 +109,7 @@ apr_status_t ord_store_complete_gathered(ord_db_t *c, apr_pool_t *p,
     completion_t *co;
     apr_status_t rv;
 
-    if (!ord_store_batch_defers_rows(c)) {
+    if (!b) {
         rv = ord_store_complete(c, p, order_id, token, now, completed_at);
         *outcome = rv;
         return rv == APR_NOTFOUND ? APR_SUCCESS : rv;
@@ -183,17 +186,12 @@ typedef struct {
 
 typedef apr_status_t settle_fn(ord_db_t *c, apr_pool_t *p, void *row);
 
-/* The UPDATEs of kind `k`, then `settle` for each of its rows. */
-static apr_status_t flush_kind(flush_t *f, kind_t *k,
-                               const ord_store_rows_sql_t *sql,
-                               ord_store_row_args_fn *row_args,
-                               ord_store_row_returned_fn *won,
-                               settle_fn *settle)
+/* After the UPDATEs of kind `k` (`rv`), `settle` for each of its rows. */
+static apr_status_t settle_kind(flush_t *f, kind_t *k, apr_status_t rv,
+                                settle_fn *settle)
 {
     char *rows = k->rows->elts;
     apr_size_t size = (apr_size_t)k->rows->elt_size;
-    apr_status_t rv = ord_store_update_rows(f->c, f->p, sql, rows, size,
-                                            k->rows->nelts, row_args, won, f);
     int i;
 
     for (i = 0; rv == APR_SUCCESS && i < k->rows->nelts; i++) {
@@ -203,6 +201,24 @@ static apr_status_t flush_kind(flush_t *f, kind_t *k,
         kind_clear(k);
     }
     return rv;
+}
+
+/* The UPDATEs of kind `k`: `returning` where the dialect has it, else
+ * `locked`. */
+static apr_status_t update_kind(flush_t *f, kind_t *k,
+                                const ord_store_rows_sql_t *returning,
+                                const ord_store_locked_sql_t *locked,
+                                ord_store_row_args_fn *row_args,
+                                ord_store_row_returned_fn *won)
+{
+    apr_size_t size = (apr_size_t)k->rows->elt_size;
+
+    if (f->c->dialect->update_returning) {
+        return ord_store_update_rows(f->c, f->p, returning, k->rows->elts,
+                                     size, k->rows->nelts, row_args, won, f);
+    }
+    return ord_store_update_locked(f->c, f->p, locked, k->rows->elts, size,
+                                   k->rows->nelts, row_args, won, f);
 }
 
 static void claim_args(apr_pool_t *p, const void *row, const char **args)
@@ -257,10 +273,19 @@ apr_status_t ord_store_batch_flush_claims(ord_db_t *c, apr_pool_t *p,
         sql_claims_head, "(%s, %s, %s, %s)", sql_claims_tail, "%s",
         ") RETURNING order_id, created_us", 4, 2, NULL, 0, NULL, 0
     };
+    static const ord_store_set_t set[] = {
+        { "claim_token", "%s", 1 }, { "started_us", "%lld", 2 },
+        { "updated_us", "%lld", 2 }, { "lease_until_us", "%lld", 3 }
+    };
+    static const ord_store_locked_sql_t locked = {
+        "Pending", "Processing", "", -1, 4, set, 4
+    };
     flush_t f = { c, p, b };
 
-    return flush_kind(&f, &b->claims, &sql, claim_args, claim_won,
-                      settle_claim);
+    return settle_kind(&f, &b->claims,
+                       update_kind(&f, &b->claims, &sql, &locked, claim_args,
+                                   claim_won),
+                       settle_claim);
 }
 
 apr_status_t ord_store_batch_flush_completions(ord_db_t *c, apr_pool_t *p,
@@ -270,8 +295,17 @@ apr_status_t ord_store_batch_flush_completions(ord_db_t *c, apr_pool_t *p,
         sql_completions_head, "(%s, %s, %s)", sql_completions_tail, "%s",
         ") RETURNING order_id", 3, 1, NULL, 0, NULL, 0
     };
+    static const ord_store_set_t set[] = {
+        { "completed_us", "%lld", 1 }, { "updated_us", "%lld", 1 }
+    };
+    /* Ours only under our claim's token (argument 2). */
+    static const ord_store_locked_sql_t locked = {
+        "Processing", "Completed", ", lease_until_us = NULL", 2, 3, set, 2
+    };
     flush_t f = { c, p, b };
 
-    return flush_kind(&f, &b->completions, &sql, completion_args,
-                      completion_won, settle_completion);
+    return settle_kind(&f, &b->completions,
+                       update_kind(&f, &b->completions, &sql, &locked,
+                                   completion_args, completion_won),
+                       settle_completion);
 }

@@ -1,6 +1,8 @@
 /*
  * ord_store_rows: multi-row statements, as the batch (ord_store_batch*.c)
- * and the deliveries (ord_store_deliver.c) run them.
+ * and the deliveries (ord_store_deliver.c) run them: UPDATE ... RETURNING,
+ * or, where the dialect has none, the rows read with a lock first and one
+ * UPDATE of those it found.
  *
  * A statement holds a power of two rows up to ORD_STORE_ROWS_MAX, the last
  * rows repeating the first (an INSERT skips a key it has just written, an
@@ -103,6 +105,165 @@ apr_status_t ord_store_update_rows(ord_db_t *c, apr_pool_t *p,
             if (row >= 0 && !named[row]) {
                 named[row] = 1;
                 rv = returned(baton, at + size * (apr_size_t)row, cols);
+            }
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The rows of one statement of ord_store_update_locked, their arguments
+ * and which of them are the caller's to change. */
+typedef struct {
+    const ord_store_locked_sql_t *sql;
+    const char ***args;         /* each row's row_args */
+    const char ***cols;         /* the locked row of each, NULL if not ours */
+    int take;
+} locked_t;
+
+/* SELECT ... FOR UPDATE of the rows' orders in `from`: those found (under
+ * their token where the statement names one) are ours. */
+static apr_status_t lock_rows(ord_db_t *c, apr_pool_t *p, locked_t *l,
+                              int *ours)
+{
+    int count = ord_store_rows_for(l->take), i;
+    const char **ids = apr_palloc(p, (apr_size_t)count * sizeof(*ids));
+    apr_hash_t *index = apr_hash_make(p);
+    apr_array_header_t *answer;
+    apr_status_t rv;
+
+    for (i = 0; i < count; i++) {
+        ids[i] = l->args[i < l->take ? i : 0][0];
+        if (i < l->take) {
+            apr_hash_set(index, ids[i], APR_HASH_KEY_STRING,
+                         (void *)(apr_uintptr_t)(i + 1));
+        }
+    }
+    /* The status compared UNINDEXED: the rows are found by order_id, and
+     * only theirs are locked. */
+    rv = ord_db_select(
+        c, p,
+        ord_store_repeated(
+            p, apr_pstrcat(p, "SELECT order_id, created_us, claim_token "
+                           "FROM orders WHERE " UNINDEXED("status") " = '",
+                           l->sql->from, "' AND order_id IN (", NULL),
+            "%s", count, apr_pstrcat(p, ")", c->dialect->row_lock, NULL)),
+        ids, count, 3, &answer);
+    *ours = 0;
+    for (i = 0; rv == APR_SUCCESS && i < answer->nelts; i++) {
+        const char **cols = APR_ARRAY_IDX(answer, i, const char **);
+        void *v = cols[0] ? apr_hash_get(index, cols[0], APR_HASH_KEY_STRING)
+                          : NULL;
+        int row = v ? (int)(apr_uintptr_t)v - 1 : -1;
+        int tok = l->sql->token_arg;
+
+        if (row >= 0 && !l->cols[row]
+            && (tok < 0
+                || (cols[2] && strcmp(cols[2], l->args[row][tok]) == 0))) {
+            l->cols[row] = cols;
+            (*ours)++;
+        }
+    }
+    return rv;
+}
+
+/* `piece` `n` times, nothing between. */
+static const char *repeated(apr_pool_t *p, const char *piece, int n)
+{
+    apr_size_t len = strlen(piece);
+    char *text = apr_palloc(p, len * (apr_size_t)n + 1), *at = text;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        memcpy(at, piece, len);
+        at += len;
+    }
+    *at = '\0';
+    return text;
+}
+
+/* One UPDATE of the rows lock_rows found ours: each column of `set` as a
+ * CASE over order_id. */
+static apr_status_t update_ours(ord_db_t *c, apr_pool_t *p, locked_t *l,
+                                int ours)
+{
+    const ord_store_locked_sql_t *sql = l->sql;
+    int count = ord_store_rows_for(ours), n = 0, i, k, nargs, changed = 0;
+    const char ***mine = apr_palloc(p, (apr_size_t)count * sizeof(*mine));
+    const char **args, *text;
+    apr_status_t rv;
+
+    for (i = 0; i < l->take; i++) {
+        if (l->cols[i]) {
+            mine[n++] = l->args[i];
+        }
+    }
+    for (i = n; i < count; i++) {
+        mine[i] = mine[0];
+    }
+    nargs = count * (2 * sql->nset + 1);
+    args = apr_palloc(p, (apr_size_t)nargs * sizeof(*args));
+    text = apr_pstrcat(p, "UPDATE orders SET status = '", sql->to, "'", NULL);
+    n = 0;
+    for (k = 0; k < sql->nset; k++) {
+        const ord_store_set_t *set = &sql->set[k];
+        const char *when = apr_pstrcat(p, " WHEN %s THEN ", set->ph, NULL);
+
+        text = apr_pstrcat(p, text, ", ", set->column, " = CASE order_id",
+                           repeated(p, when, count), " END", NULL);
+        for (i = 0; i < count; i++) {
+            args[n++] = mine[i][0];
+            args[n++] = mine[i][set->arg];
+        }
+    }
+    for (i = 0; i < count; i++) {
+        args[n++] = mine[i][0];
+    }
+    text = apr_pstrcat(p, text, sql->also, " WHERE " UNINDEXED("status")
+                       " = '", sql->from, "' AND ",
+                       ord_store_repeated(p, "order_id IN (", "%s", count,
+                                          ")"), NULL);
+    rv = ord_db_exec(c, p, text, args, nargs, &changed);
+    /* The rows are locked since lock_rows read them: each one changes. */
+    if (rv == APR_SUCCESS && changed != ours) {
+        rv = APR_EGENERAL;
+    }
+    return rv;
+}
+
+apr_status_t ord_store_update_locked(ord_db_t *c, apr_pool_t *p,
+                                     const ord_store_locked_sql_t *sql,
+                                     void *rows, apr_size_t size, int n,
+                                     ord_store_row_args_fn *row_args,
+                                     ord_store_row_returned_fn *returned,
+                                     void *baton)
+{
+    char *at = rows;
+    int done, i;
+
+    for (done = 0; done < n; done += ORD_STORE_ROWS_MAX) {
+        locked_t l;
+        int ours = 0;
+        apr_status_t rv;
+
+        l.sql = sql;
+        l.take = n - done < ORD_STORE_ROWS_MAX ? n - done : ORD_STORE_ROWS_MAX;
+        l.args = apr_palloc(p, (apr_size_t)l.take * sizeof(*l.args));
+        l.cols = apr_pcalloc(p, (apr_size_t)l.take * sizeof(*l.cols));
+        for (i = 0; i < l.take; i++) {
+            l.args[i] = apr_palloc(p, (apr_size_t)sql->cols * sizeof(char *));
+            row_args(p, at + size * (apr_size_t)(done + i), l.args[i]);
+        }
+        rv = lock_rows(c, p, &l, &ours);
+        if (rv == APR_SUCCESS && ours > 0) {
+            rv = update_ours(c, p, &l, ours);
+        }
+        for (i = 0; rv == APR_SUCCESS && i < l.take; i++) {
+            if (l.cols[i]) {
+                rv = returned(baton, at + size * (apr_size_t)(done + i),
+                              l.cols[i]);
             }
         }
         if (rv != APR_SUCCESS) {

@@ -86,6 +86,34 @@ apr_status_t ord_store_update_rows(ord_db_t *c, apr_pool_t *p,
                                    ord_store_row_returned_fn *returned,
                                    void *baton);
 
+/* The same for a dialect without UPDATE ... RETURNING (MariaDB;
+ * ord_store_rows.c): the rows' orders are read with the dialect's
+ * row_lock (FOR UPDATE), which tells
+ * which of them are in `from` (under the token of each row's argument
+ * `token_arg`, unless it is -1) and keeps anyone else from changing them;
+ * then one UPDATE moves those to `to`, setting each of `set` to the row's
+ * argument `arg` (placeholder `ph`), and `also` (fixed assignments, or "").
+ * `returned` is called for each with the columns order_id, created_us,
+ * claim_token. */
+typedef struct {
+    const char *column, *ph;
+    int arg;
+} ord_store_set_t;
+
+typedef struct {
+    const char *from, *to, *also;
+    int token_arg, cols;
+    const ord_store_set_t *set;
+    int nset;
+} ord_store_locked_sql_t;
+
+apr_status_t ord_store_update_locked(ord_db_t *c, apr_pool_t *p,
+                                     const ord_store_locked_sql_t *sql,
+                                     void *rows, apr_size_t size, int n,
+                                     ord_store_row_args_fn *row_args,
+                                     ord_store_row_returned_fn *returned,
+                                     void *baton);
+
 /* The INSERT_ARGS arguments of one row of INSERT_ROW. */
 void ord_store_insert_args(apr_pool_t *p, const ord_order_t *o,
                            apr_time_t lease_until, const char **args);
@@ -99,9 +127,9 @@ apr_status_t ord_store_row_says_ours(ord_db_t *c, apr_pool_t *p,
                                      const char *order_id, const char *status,
                                      const char *token, const char ***cols);
 
-/* Within a batch (ord_store_batch_begin): whether INSERTs of new orders,
- * claims from Pending and completions wait for the flush (where the
- * dialect has RETURNING for them). */
+/* Within a batch (ord_store_batch_begin): whether INSERTs of new orders
+ * wait for the flush (where the dialect has RETURNING for them; claims
+ * from Pending and completions always do, ord_store_batch_jobs.c). */
 int ord_store_batch_defers_rows(const ord_db_t *c);
 /* Gathers the INSERT of `o` for the flush, which sets *created. */
 void ord_store_batch_insert(ord_db_t *c, apr_pool_t *p, const ord_order_t *o,

@@ -7,6 +7,8 @@
  * second claim of one order in a batch runs after the first; a write that
  * changes an order with a gathered event writes the events first; a
  * discarded batch writes nothing, and a failed flush ends the batch.
+ * The claims and completions run twice: through UPDATE ... RETURNING, and
+ * as a dialect without it (MariaDB) runs them, the rows read first.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +33,27 @@ typedef unit_sqlite_t fixture_t;
 static int setup(void **state)
 {
     return unit_sqlite_setup(state, sizeof(fixture_t), 1);
+}
+
+/* SQLite as a dialect without UPDATE ... RETURNING: the claims and
+ * completions take ord_store_update_locked's way. */
+static ord_sql_dialect_t without_returning;
+
+static void use_no_returning(fixture_t *fx)
+{
+    without_returning = ord_sql_sqlite3;
+    without_returning.update_returning = 0;
+    fx->conn.dialect = &without_returning;
+}
+
+static int setup_no_returning(void **state)
+{
+    int rv = setup(state);
+
+    if (rv == 0) {
+        use_no_returning(*state);
+    }
+    return rv;
 }
 
 static apr_int64_t number(fixture_t *fx, const char *sql)
@@ -226,14 +249,19 @@ static void test_completions_are_won_lost_or_found_committed(void **state)
 typedef struct {
     const char *name;
     int orders;
+    int no_returning;
 } many_case_t;
 
 static const many_case_t many_cases[] = {
-    { "one", 1 },
-    { "three (padded to four)", 3 },
-    { "sixty-four", 64 },
-    { "sixty-five", 65 },
-    { "a hundred and fifty", 150 },
+    { "one", 1, 0 },
+    { "three (padded to four)", 3, 0 },
+    { "sixty-four", 64, 0 },
+    { "sixty-five", 65, 0 },
+    { "a hundred and fifty", 150, 0 },
+    { "one, rows read first", 1, 1 },
+    { "three, rows read first", 3, 1 },
+    { "sixty-five, rows read first", 65, 1 },
+    { "a hundred and fifty, rows read first", 150, 1 },
 };
 
 static const char *check_many(const unit_ctx_t *ctx, const void *row)
@@ -249,6 +277,9 @@ static const char *check_many(const unit_ctx_t *ctx, const void *row)
     if (unit_sqlite_open(fx, 1) != 0) {
         unit_sqlite_close(fx);
         return "no database";
+    }
+    if (m->no_returning) {
+        use_no_returning(fx);
     }
     created = apr_pcalloc(fx->pool, sizeof(int) * (apr_size_t)m->orders);
     claimed = apr_pcalloc(fx->pool, sizeof(*claimed) * (apr_size_t)m->orders);
@@ -284,8 +315,28 @@ static const char *check_many(const unit_ctx_t *ctx, const void *row)
                            "'Processing'") != m->orders) {
         why = "not every order is Processing";
     }
+    ord_store_batch_begin(&fx->conn, fx->pool);
+    for (i = 0; i < m->orders; i++) {
+        ord_store_complete_gathered(&fx->conn, fx->pool,
+                                    apr_psprintf(fx->pool, "m%d", i), "T",
+                                    NOW + 1, &claimed[i], &times[2 * i]);
+    }
+    if (!why && ord_store_batch_flush(&fx->conn, fx->pool) != APR_SUCCESS) {
+        why = "the completions' flush failed";
+    }
+    for (i = 0; i < m->orders && !why; i++) {
+        if (claimed[i] != APR_SUCCESS || times[2 * i] != NOW + 1) {
+            why = apr_psprintf(ctx->pool, "order m%d: completion %d at %"
+                               APR_INT64_T_FMT, i, claimed[i], times[2 * i]);
+        }
+    }
+    if (!why && number(fx, "SELECT COUNT(*) FROM orders WHERE status = "
+                           "'Completed' AND completed_us = updated_us AND "
+                           "lease_until_us IS NULL") != m->orders) {
+        why = "not every order is Completed, with its times";
+    }
     if (!why
-        && number(fx, "SELECT COUNT(*) FROM order_events") != 2 * m->orders) {
+        && number(fx, "SELECT COUNT(*) FROM order_events") != 3 * m->orders) {
         why = apr_psprintf(ctx->pool, "%" APR_INT64_T_FMT " events",
                            number(fx, "SELECT COUNT(*) FROM order_events"));
     }
@@ -388,6 +439,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_completions_are_won_lost_or_found_committed, setup,
             unit_sqlite_teardown),
+        /* The same, rows read first (no UPDATE ... RETURNING). */
+        { "test_claims_are_won_lost_or_found_committed, rows read first",
+          test_claims_are_won_lost_or_found_committed, setup_no_returning,
+          unit_sqlite_teardown, NULL },
+        { "test_completions_are_won_lost_or_found_committed, rows read first",
+          test_completions_are_won_lost_or_found_committed,
+          setup_no_returning, unit_sqlite_teardown, NULL },
+        { "test_a_second_claim_of_one_order_runs_after_the_first, rows read "
+          "first", test_a_second_claim_of_one_order_runs_after_the_first,
+          setup_no_returning, unit_sqlite_teardown, NULL },
         cmocka_unit_test(test_many_rows_cross_the_statements_bounds),
         cmocka_unit_test_setup_teardown(
             test_a_second_claim_of_one_order_runs_after_the_first, setup,
