@@ -6,7 +6,7 @@
  * Where the dialect has RETURNING (SQLite, PostgreSQL) each row the UPDATE
  * changed comes back through it; elsewhere (MariaDB) the rows are read FOR
  * UPDATE first, which tells which ones the UPDATE changes
- * (ord_store_update_locked).  Those are won, with their event gathered.
+ * (ord_store_update_rows).  Those are won, with their event gathered.
  * The others read their row (ord_store_row_says_ours): an earlier attempt
  * of the same claim that committed is a success too.
  */
@@ -203,22 +203,17 @@ static apr_status_t settle_kind(flush_t *f, kind_t *k, apr_status_t rv,
     return rv;
 }
 
-/* The UPDATEs of kind `k`: `returning` where the dialect has it, else
- * `locked`. */
+/* The UPDATEs of kind `k`. */
 static apr_status_t update_kind(flush_t *f, kind_t *k,
                                 const ord_store_rows_sql_t *returning,
                                 const ord_store_locked_sql_t *locked,
                                 ord_store_row_args_fn *row_args,
                                 ord_store_row_returned_fn *won)
 {
-    apr_size_t size = (apr_size_t)k->rows->elt_size;
-
-    if (f->c->dialect->update_returning) {
-        return ord_store_update_rows(f->c, f->p, returning, k->rows->elts,
-                                     size, k->rows->nelts, row_args, won, f);
-    }
-    return ord_store_update_locked(f->c, f->p, locked, k->rows->elts, size,
-                                   k->rows->nelts, row_args, won, f);
+    return ord_store_update_rows(f->c, f->p, returning, locked,
+                                 k->rows->elts,
+                                 (apr_size_t)k->rows->elt_size,
+                                 k->rows->nelts, row_args, won, f);
 }
 
 static void claim_args(apr_pool_t *p, const void *row, const char **args)

@@ -112,8 +112,9 @@ apr_status_t ord_store_delivery_take_all(ord_db_t *c, apr_pool_t *p,
         before[0] = holder;
         before[1] = int64_text(p, lease_until);
         between[0] = int64_text(p, now);
-        return ord_store_update_rows(c, p, &sql, takes, sizeof(*takes), n,
-                                     take_args, taken, NULL);
+        return ord_store_update_rows(c, p, &sql, NULL, takes,
+                                     sizeof(*takes), n, take_args, taken,
+                                     NULL);
     }
     for (i = 0; i < n; i++) {
         apr_status_t rv = ord_store_delivery_take(c, p, takes[i].seq,
@@ -157,8 +158,9 @@ apr_status_t ord_store_delivery_done_all(ord_db_t *c, apr_pool_t *p,
         outcomes[i].changed = 0;
     }
     if (c->dialect->update_returning) {
-        return ord_store_update_rows(c, p, &sql, outcomes, sizeof(*outcomes),
-                                     n, outcome_args, recorded, NULL);
+        return ord_store_update_rows(c, p, &sql, NULL, outcomes,
+                                     sizeof(*outcomes), n, outcome_args,
+                                     recorded, NULL);
     }
     for (i = 0; i < n; i++) {
         ord_store_outcome_t *o = &outcomes[i];

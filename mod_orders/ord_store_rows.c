@@ -49,12 +49,13 @@ const char *ord_store_repeated(apr_pool_t *p, const char *head,
 }
 
 
-apr_status_t ord_store_update_rows(ord_db_t *c, apr_pool_t *p,
-                                   const ord_store_rows_sql_t *sql,
-                                   void *rows, apr_size_t size, int n,
-                                   ord_store_row_args_fn *row_args,
-                                   ord_store_row_returned_fn *returned,
-                                   void *baton)
+/* UPDATE ... RETURNING: the rows the database changed come back. */
+static apr_status_t update_returning(ord_db_t *c, apr_pool_t *p,
+                                     const ord_store_rows_sql_t *sql,
+                                     void *rows, apr_size_t size, int n,
+                                     ord_store_row_args_fn *row_args,
+                                     ord_store_row_returned_fn *returned,
+                                     void *baton)
 {
     char *at = rows;
     char *named = apr_pcalloc(p, (apr_size_t)n + 1);
@@ -114,7 +115,7 @@ apr_status_t ord_store_update_rows(ord_db_t *c, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* The rows of one statement of ord_store_update_locked, their arguments
+/* The rows of one statement of update_locked, their arguments
  * and which of them are the caller's to change. */
 typedef struct {
     const ord_store_locked_sql_t *sql;
@@ -233,7 +234,7 @@ static apr_status_t update_ours(ord_db_t *c, apr_pool_t *p, locked_t *l,
     return rv;
 }
 
-/* Rows a statement of ord_store_update_locked holds at most.  Each pooled
+/* Rows a statement of update_locked holds at most.  Each pooled
  * connection the writer is handed keeps every statement text it prepared
  * (ord_db.c), and on MariaDB a statement of 64 rows (576 arguments) kept
  * the child's memory growing past test_leaks.py's bound over 100,000
@@ -241,12 +242,14 @@ static apr_status_t update_ours(ord_db_t *c, apr_pool_t *p, locked_t *l,
  * the texts are fewer and smaller. */
 #define LOCKED_ROWS_MAX 16
 
-apr_status_t ord_store_update_locked(ord_db_t *c, apr_pool_t *p,
-                                     const ord_store_locked_sql_t *sql,
-                                     void *rows, apr_size_t size, int n,
-                                     ord_store_row_args_fn *row_args,
-                                     ord_store_row_returned_fn *returned,
-                                     void *baton)
+/* Without RETURNING: the rows read with a lock, then one UPDATE of those
+ * found. */
+static apr_status_t update_locked(ord_db_t *c, apr_pool_t *p,
+                                  const ord_store_locked_sql_t *sql,
+                                  void *rows, apr_size_t size, int n,
+                                  ord_store_row_args_fn *row_args,
+                                  ord_store_row_returned_fn *returned,
+                                  void *baton)
 {
     char *at = rows;
     int done, i;
@@ -279,4 +282,23 @@ apr_status_t ord_store_update_locked(ord_db_t *c, apr_pool_t *p,
         }
     }
     return APR_SUCCESS;
+}
+
+apr_status_t ord_store_update_rows(ord_db_t *c, apr_pool_t *p,
+                                   const ord_store_rows_sql_t *returning,
+                                   const ord_store_locked_sql_t *locked,
+                                   void *rows, apr_size_t size, int n,
+                                   ord_store_row_args_fn *row_args,
+                                   ord_store_row_returned_fn *returned,
+                                   void *baton)
+{
+    if (c->dialect->update_returning) {
+        return update_returning(c, p, returning, rows, size, n, row_args,
+                                returned, baton);
+    }
+    if (!locked) {
+        return APR_ENOTIMPL;
+    }
+    return update_locked(c, p, locked, rows, size, n, row_args, returned,
+                         baton);
 }

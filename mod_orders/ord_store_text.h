@@ -76,18 +76,8 @@ typedef void ord_store_row_args_fn(apr_pool_t *p, const void *row,
 typedef apr_status_t ord_store_row_returned_fn(void *baton, void *row,
                                                const char *const *cols);
 
-/* Runs `sql` for the `n` rows of `size` bytes at `rows`, as many
- * statements as the row bounds take, calling `returned` for each row the
- * database changed; the others are the caller's to read. */
-apr_status_t ord_store_update_rows(ord_db_t *c, apr_pool_t *p,
-                                   const ord_store_rows_sql_t *sql,
-                                   void *rows, apr_size_t size, int n,
-                                   ord_store_row_args_fn *row_args,
-                                   ord_store_row_returned_fn *returned,
-                                   void *baton);
-
-/* The same for a dialect without UPDATE ... RETURNING (MariaDB;
- * ord_store_rows.c): the rows' orders are read with the dialect's
+/* The same for a dialect without UPDATE ... RETURNING (MariaDB): the
+ * rows' orders are read with the dialect's
  * row_lock (FOR UPDATE), which tells
  * which of them are in `from` (under the token of each row's argument
  * `token_arg`, unless it is -1) and keeps anyone else from changing them;
@@ -107,12 +97,17 @@ typedef struct {
     int nset;
 } ord_store_locked_sql_t;
 
-apr_status_t ord_store_update_locked(ord_db_t *c, apr_pool_t *p,
-                                     const ord_store_locked_sql_t *sql,
-                                     void *rows, apr_size_t size, int n,
-                                     ord_store_row_args_fn *row_args,
-                                     ord_store_row_returned_fn *returned,
-                                     void *baton);
+/* Runs the `n` rows of `size` bytes at `rows` as many statements as the
+ * row bounds take: `returning` where the dialect has UPDATE ... RETURNING,
+ * else `locked` (APR_ENOTIMPL where it is NULL).  `returned` is called for
+ * each row the database changed; the others are the caller's to read. */
+apr_status_t ord_store_update_rows(ord_db_t *c, apr_pool_t *p,
+                                   const ord_store_rows_sql_t *returning,
+                                   const ord_store_locked_sql_t *locked,
+                                   void *rows, apr_size_t size, int n,
+                                   ord_store_row_args_fn *row_args,
+                                   ord_store_row_returned_fn *returned,
+                                   void *baton);
 
 /* The INSERT_ARGS arguments of one row of INSERT_ROW. */
 void ord_store_insert_args(apr_pool_t *p, const ord_order_t *o,

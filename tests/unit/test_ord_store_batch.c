@@ -36,7 +36,7 @@ static int setup(void **state)
 }
 
 /* SQLite as a dialect without UPDATE ... RETURNING: the claims and
- * completions take ord_store_update_locked's way. */
+ * completions take ord_store_update_rows' way without it. */
 static ord_sql_dialect_t without_returning;
 
 static void use_no_returning(fixture_t *fx)
