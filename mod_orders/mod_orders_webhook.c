@@ -37,10 +37,14 @@ APLOG_USE_MODULE(orders);
 #define LEASE_SLACK       apr_time_from_sec(5)
 /* How often the thread looks for due events when nothing wakes it. */
 #define LOOK_AGAIN        apr_time_from_msec(250)
-/* How often, at most, it reads the backlog for /metrics: one COUNT on the
- * partial index of the pending events, so that /metrics follows the
- * deliveries closely without a query of its own. */
+/* How often, at most, one of the children reads the backlog for /metrics:
+ * one COUNT on the partial index of the pending events, so that /metrics
+ * follows the deliveries closely without a query of its own.  The COUNT
+ * reads every pending entry: with a large backlog (a receiver down for
+ * hours) it is read at most a tenth of the time (BACKLOG_DUTY times as
+ * long as the last read took, between reads). */
 #define BACKLOG_EVERY     apr_time_from_msec(250)
+#define BACKLOG_DUTY      10
 #define ORDERS_VERSION    "0.3"
 /* The delivery thread's nice value, above the request threads' 0: when
  * the cores are all busy, intake and processing get them, and the backlog
@@ -299,15 +303,19 @@ static apr_array_header_t *read_due(struct orders_webhook_t *w,
     return due;
 }
 
-/* Publishes the delivery backlog for /metrics. */
-static void read_backlog(struct orders_webhook_t *w, apr_pool_t *p)
+/* Publishes the delivery backlog for /metrics when it is this child's turn
+ * (`*every`: how long the turn it takes lasts, from how long the last read
+ * took). */
+static void read_backlog(struct orders_webhook_t *w, apr_time_t now,
+                         apr_interval_time_t *every, apr_pool_t *p)
 {
-    ap_dbd_t *dbd = ap_dbd_open(p, w->s);
+    ap_dbd_t *dbd;
     ord_db_t conn;
     apr_uint64_t pending = 0;
     apr_time_t oldest_at = 0;
 
-    if (!dbd) {
+    if (!ord_metrics_backlog_turn(orders_metrics, now, *every)
+        || !(dbd = ap_dbd_open(p, w->s))) {
         return;
     }
     if (orders_store_conn(dbd, &conn) == APR_SUCCESS
@@ -316,6 +324,10 @@ static void read_backlog(struct orders_webhook_t *w, apr_pool_t *p)
         ord_metrics_delivery_backlog(orders_metrics, pending, oldest_at);
     }
     orders_dbd_close(w->s, dbd);
+    *every = (apr_time_now() - now) * BACKLOG_DUTY;
+    if (*every < BACKLOG_EVERY) {
+        *every = BACKLOG_EVERY;
+    }
 }
 
 static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)
@@ -323,7 +335,7 @@ static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)
     struct orders_webhook_t *w = data;
     CURLM *multi = curl_multi_init();
     apr_pool_t *p = w->pool;
-    apr_time_t backlog_read = 0;
+    apr_interval_time_t backlog_every = BACKLOG_EVERY;
     int schema = 0;
 
     /* Linux gives each thread a nice value of its own (setpriority on the
@@ -351,10 +363,7 @@ static void *APR_THREAD_FUNC delivery_main(apr_thread_t *thread, void *data)
         }
         round.holder = w->holder;
         round.now = apr_time_now();
-        if (round.now - backlog_read >= BACKLOG_EVERY) {
-            read_backlog(w, p);
-            backlog_read = round.now;
-        }
+        read_backlog(w, round.now, &backlog_every, p);
         round.lease_until = round.now + w->conf.webhook_timeout
                             + LEASE_SLACK;
         round.due = read_due(w, round.now, p);

@@ -117,6 +117,21 @@ void ord_metrics_delivery_backlog(ord_metrics_t *m, apr_uint64_t pending,
                                                   : 0);
 }
 
+int ord_metrics_backlog_turn(ord_metrics_t *m, apr_time_t now,
+                             apr_interval_time_t every)
+{
+    apr_uint64_t due = apr_atomic_read64(&m->webhooks.backlog_due_at);
+
+    if (every > ORD_METRICS_BACKLOG_EVERY_MAX) {
+        every = ORD_METRICS_BACKLOG_EVERY_MAX;
+    }
+    return ((apr_uint64_t)now >= due
+            || due - (apr_uint64_t)now
+               > (apr_uint64_t)ORD_METRICS_BACKLOG_EVERY_MAX)
+           && apr_atomic_cas64(&m->webhooks.backlog_due_at,
+                               (apr_uint64_t)(now + every), due) == due;
+}
+
 /* Polling step while a reload runs or waits: reloads are rare and short. */
 #define RELOAD_POLL apr_time_from_msec(1)
 

@@ -50,6 +50,7 @@ typedef struct {
     volatile apr_uint64_t retried;      /* attempts to be tried again */
     volatile apr_uint64_t pending;      /* events not yet delivered */
     volatile apr_uint64_t oldest_pending_at;  /* its time; 0: none */
+    volatile apr_uint64_t backlog_due_at;     /* next read of it, any child */
 } ord_metrics_webhooks_t;
 
 typedef struct {
@@ -112,6 +113,16 @@ void ord_metrics_delivery(ord_metrics_t *m, ord_webhook_verdict_e verdict);
  * the oldest of them from `oldest_at` (ignored when none). */
 void ord_metrics_delivery_backlog(ord_metrics_t *m, apr_uint64_t pending,
                                   apr_time_t oldest_at);
+
+/* Whether the caller reads the delivery backlog now: true for one caller
+ * of all the children once `now` reaches the time the last one set, which
+ * it then sets to `now + every` (`every` at most
+ * ORD_METRICS_BACKLOG_EVERY_MAX; a time set further ahead than that is a
+ * clock that stepped back, and due).  One COUNT of the pending events a
+ * round serves every child's /metrics alike. */
+#define ORD_METRICS_BACKLOG_EVERY_MAX apr_time_from_sec(60)
+int ord_metrics_backlog_turn(ord_metrics_t *m, apr_time_t now,
+                             apr_interval_time_t every);
 
 /* Brackets one transition (its commit and its counter update); waits while
  * a live process reloads the table.  A NULL slot (no engine in this child)

@@ -565,6 +565,51 @@ static const backlog_case_t backlog_cases[] = {
       T0 + APR_USEC_PER_SEC, T0, "0 0 0 1 0" },
 };
 
+/* Whose turn it is to read the backlog: calls of ord_metrics_backlog_turn
+ * on one table (from any child), each "at:every" in ms after T0, and which
+ * of them got it ("1" or "0" each, in order). */
+typedef struct {
+    const char *name;
+    const char *calls;
+    const char *want;
+} turn_case_t;
+
+static const char *check_turn_cases(const unit_ctx_t *c, const void *r)
+{
+    const turn_case_t *row = r;
+    ord_metrics_t *m = new_table(c->pool, 2);
+    char *calls = apr_pstrdup(c->pool, row->calls), *last = NULL, *call;
+    char *got = apr_pstrdup(c->pool, "");
+
+    for (call = apr_strtok(calls, " ", &last); call;
+         call = apr_strtok(NULL, " ", &last)) {
+        long at, every;
+
+        if (sscanf(call, "%ld:%ld", &at, &every) != 2) {
+            return apr_psprintf(c->pool, "bad call \"%s\"", call);
+        }
+        got = apr_pstrcat(c->pool, got,
+                          ord_metrics_backlog_turn(
+                              m, T0 + apr_time_from_msec(at),
+                              apr_time_from_msec(every)) ? "1" : "0", NULL);
+    }
+    return strcmp(got, row->want) ? apr_psprintf(c->pool, "got %s, want %s",
+                                                 got, row->want)
+                                  : NULL;
+}
+
+static const turn_case_t turn_cases[] = {
+    { "the first call reads", "0:250", "1" },
+    { "the next within the interval does not, from any child", "0:250 0:250 249:250", "100" },
+    { "one call when the interval is up reads, the next not", "0:250 250:250 250:250", "110" },
+    { "a later call than due reads", "0:250 900:250", "11" },
+    /* A read that took 100 ms: ten times as long until the next. */
+    { "the interval the reader sets holds for all", "0:1000 250:250 999:250 1000:250", "1001" },
+    { "no interval is longer than a minute", "0:3600000 60000:250", "11" },
+    /* Set a minute and more ahead of now: the clock stepped back. */
+    { "a time set far ahead of now is due", "100000:250 30000:250 30100:250", "110" },
+};
+
 /* ------------------------------------------------------------------ */
 /* JSON                                                                */
 /* ------------------------------------------------------------------ */
@@ -714,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_each_verdict_counts_in_its_own_counter),
         cmocka_unit_test(test_answers_count_by_outcome),
         UNIT_TABLE(backlog_cases),
+        UNIT_TABLE(turn_cases),
         UNIT_TABLE(json_cases),
         cmocka_unit_test(test_json_of_an_empty_table_is_all_zero),
         cmocka_unit_test(test_json_after_read_reflects_table_updates),
