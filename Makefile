@@ -294,8 +294,13 @@ fuzz-smoke:
 
 # Not part of `make test`: speed is measured here, never asserted in tests.
 DB ?= sqlite3
-bench: build/.deps $(MODULE)
+bench: build/.deps $(MODULE) build/receiver
 	DB=$(DB) $(PYTHON) tests/bench/bench.py
+
+# The webhook receiver of the bench, in C: it shares the cores it measures.
+build/receiver: tests/bench/receiver.c
+	@mkdir -p build
+	$(CC) -O2 $(WARN) -o $@ $<
 
 # npm packages of the API docs (swagger-ui-dist, served at /docs) and of
 # their tests (the OpenAPI validator, playwright-core), each exactly as its

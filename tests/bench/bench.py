@@ -13,7 +13,7 @@ orders stored, and the children's resident memory before and after 10^6
 orders.  Last, POST at 100 connections on three servers of their own, each
 against its static file: the module of BENCH_BASE (the code before the
 events outbox), today's (every transition also writes its event), and
-today's with a webhook to a fast receiver on loopback (receiver.py).
+today's with a webhook to a fast receiver on loopback (receiver.c).
 Writes tests/bench/RESULTS.md.
 """
 import datetime
@@ -218,11 +218,12 @@ def base_module():
 
 
 def start_receiver():
-    """receiver.py on a free loopback port, once it accepts."""
+    """build/receiver (tests/bench/receiver.c, built by make bench) on a
+    free loopback port, once it accepts."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "receiver.py"), str(port)],
+    proc = subprocess.Popen([os.path.join(TOP, "build", "receiver"), str(port)],
                             stdout=subprocess.PIPE, text=True)
 
     def accepts():
