@@ -242,6 +242,13 @@ void orders_dbd_writer_close(void *ctx, ord_db_t *conn, apr_status_t outcome)
     if (outcome == APR_SUCCESS) {
         orders_db_ok(wc->s);
     }
+    else if (outcome == APR_EAGAIN) {
+        /* A deadlock's loser: PostgreSQL or MariaDB chose this batch to
+         * roll back, and the writer runs it again at once. */
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, wc->s, "ORD00018: a batch "
+                     "lost to another transaction at the same rows and runs "
+                     "again: %s", ord_db_error(&wc->conn));
+    }
     else if (ord_db_fault(&wc->conn)) {
         orders_db_failed(wc->s, NULL, "ORD00013", &wc->conn);
     }

@@ -34,6 +34,8 @@ const char *ord_sql_fault_name(ord_db_fault_e fault)
     case ORD_DB_STALE: return "prepared statement missing";
     case ORD_DB_LOST:  return "connection lost";
     case ORD_DB_CUT:   return "statement cut after OrdersDatabaseTimeout";
+    case ORD_DB_CONFLICT:
+        return "transaction lost to another at the same rows";
     default:           return "statement failed";
     }
 }

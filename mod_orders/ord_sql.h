@@ -18,9 +18,12 @@ typedef enum {
     ORD_DB_FULL,        /* the disk (or a quota) is full */
     ORD_DB_STALE,       /* a prepared statement is gone: prepare it again */
     ORD_DB_LOST,        /* the session is gone: reset or replace it */
-    ORD_DB_CUT          /* the session was cut, its statement having run
+    ORD_DB_CUT,         /* the session was cut, its statement having run
                          * past OrdersDatabaseTimeout: gone too, and a
                          * statement run again would likely wait as long */
+    ORD_DB_CONFLICT     /* the transaction lost to another one at the same
+                         * rows (a deadlock, a serialization failure) and
+                         * was rolled back: run it again */
 } ord_db_fault_e;
 
 typedef struct {

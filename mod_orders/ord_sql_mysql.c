@@ -53,8 +53,9 @@ static ord_db_fault_e classify(int code, const char *message)
     case CR_NO_PREPARE_STMT:
         return ORD_DB_STALE;
     case ER_LOCK_WAIT_TIMEOUT:
-    case ER_LOCK_DEADLOCK:
         return ORD_DB_BUSY;
+    case ER_LOCK_DEADLOCK:
+        return ORD_DB_CONFLICT;
     case ER_DISK_FULL:
     case ER_RECORD_FILE_FULL:
         return ORD_DB_FULL;

@@ -66,8 +66,10 @@ static ord_db_fault_e classify(int code, const char *message)
         return ORD_DB_FULL;
     }
     if (message && (strstr(message, "could not serialize")
-                    || strstr(message, "deadlock detected")
-                    || strstr(message, "lock timeout"))) {
+                    || strstr(message, "deadlock detected"))) {
+        return ORD_DB_CONFLICT;
+    }
+    if (message && strstr(message, "lock timeout")) {
         return ORD_DB_BUSY;
     }
     return ORD_DB_FAILED;

@@ -82,11 +82,26 @@ struct ord_writer_t {
     apr_pool_t *pool;
 };
 
+/* Whether a batch that failed with `rv` and `fault` runs once more, on the
+ * session the next connection has: its session had ended (or lost its
+ * statements) before COMMIT, or it lost to another transaction at the same
+ * rows (PostgreSQL and MariaDB roll the loser of a deadlock back, and it
+ * is to run again).  One that was cut for running too long (ORD_DB_CUT)
+ * does not: it would most likely wait as long again. */
+static int runs_again(apr_status_t rv, ord_db_fault_e fault)
+{
+    return rv != APR_SUCCESS && rv != APR_INCOMPLETE
+           && (fault == ORD_DB_STALE || fault == ORD_DB_LOST
+               || fault == ORD_DB_CONFLICT);
+}
+
 /* Runs the batch once in one transaction.  APR_SUCCESS when it committed;
  * otherwise the failure, with *fault the database's reading of it (0: no
- * connection) and *at_begin set when BEGIN itself failed. */
+ * connection) and *at_begin set when BEGIN itself failed.  The connection
+ * goes back with APR_EAGAIN for its outcome when the batch lost a conflict
+ * and runs again (`first`): that is no incident of the database's. */
 static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
-                              ord_db_fault_e *fault, int *at_begin)
+                              int first, ord_db_fault_e *fault, int *at_begin)
 {
     ord_db_t *conn = w->open(w->ctx, p);
     apr_status_t rv;
@@ -130,7 +145,8 @@ static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         *fault = ord_db_fault(conn);
     }
-    w->close(w->ctx, conn, rv);
+    w->close(w->ctx, conn, first && *fault == ORD_DB_CONFLICT
+                           && runs_again(rv, *fault) ? APR_EAGAIN : rv);
     return rv;
 }
 
@@ -153,11 +169,9 @@ static int waited_for(const ticket_t *batch)
 }
 
 /* Runs one batch and sets every ticket's outcome.  A batch that failed
- * only because its session had ended (or lost its statements) before
- * COMMIT runs once more, on the session the next connection has: a
- * database restart or a killed connection then costs the requests of that
- * batch nothing.  One that was cut for running too long (ORD_DB_CUT) does
- * not: it would most likely wait as long again. */
+ * in a way that runs_again() names runs once more: a database restart, a
+ * killed connection or a deadlock then costs the requests of that batch
+ * nothing. */
 static void run_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p)
 {
     apr_status_t failed = APR_EAGAIN;
@@ -166,13 +180,12 @@ static void run_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p)
     ticket_t *t;
 
     if (apr_time_now() >= w->busy_until || waited_for(batch)) {
-        failed = try_batch(w, batch, p, &fault, &at_begin);
-        if (failed != APR_SUCCESS && failed != APR_INCOMPLETE
-            && (fault == ORD_DB_STALE || fault == ORD_DB_LOST)) {
+        failed = try_batch(w, batch, p, 1, &fault, &at_begin);
+        if (runs_again(failed, fault)) {
             for (t = batch; t; t = t->next) {
                 t->rv = APR_SUCCESS;
             }
-            failed = try_batch(w, batch, p, &fault, &at_begin);
+            failed = try_batch(w, batch, p, 0, &fault, &at_begin);
         }
         if (failed != APR_SUCCESS && fault == ORD_DB_BUSY && at_begin) {
             w->busy_until = apr_time_now() + BUSY_BACKOFF;

@@ -41,7 +41,9 @@ typedef apr_status_t ord_write_fn(ord_db_t *conn, apr_pool_t *p,
                                   void *arg);
 
 /* How the writer borrows a connection for one batch, and gives it back
- * with the batch's outcome (the connection's first failure says why). */
+ * with the batch's outcome (the connection's first failure says why;
+ * APR_EAGAIN: it lost a conflict with another transaction, ORD_DB_CONFLICT,
+ * and runs again). */
 typedef ord_db_t *ord_writer_open_fn(void *ctx, apr_pool_t *p);
 typedef void ord_writer_close_fn(void *ctx, ord_db_t *conn,
                                  apr_status_t outcome);

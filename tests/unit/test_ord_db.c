@@ -564,10 +564,18 @@ static void test_dialects_read_the_drivers_words(void **state)
           "does not exist\n", ORD_DB_STALE },
         { &ord_sql_pgsql, PG_FATAL, full_words, ORD_DB_FULL },
         { &ord_sql_pgsql, PG_FATAL, "ERROR:  deadlock detected\n",
-          ORD_DB_BUSY },
+          ORD_DB_CONFLICT },
+        { &ord_sql_pgsql, PG_FATAL, "ERROR:  could not serialize access "
+          "due to concurrent update\n", ORD_DB_CONFLICT },
+        { &ord_sql_pgsql, PG_FATAL, "ERROR:  canceling statement due to "
+          "lock timeout\n", ORD_DB_BUSY },
         { &ord_sql_pgsql, PG_FATAL, "ERROR:  relation \"orders\" does not "
           "exist\n", ORD_DB_FAILED },
         { &ord_sql_pgsql, PG_FATAL, NULL, ORD_DB_FAILED },
+        { &ord_sql_mysql, 1213, "Deadlock found when trying to get lock; "
+          "try restarting transaction", ORD_DB_CONFLICT },
+        { &ord_sql_mysql, 1205, "Lock wait timeout exceeded; try "
+          "restarting transaction", ORD_DB_BUSY },
         { &ord_sql_sqlite3, 5, "database is locked", ORD_DB_BUSY },
         { &ord_sql_sqlite3, 6, "database table is locked", ORD_DB_BUSY },
         { &ord_sql_sqlite3, 13, "database or disk is full", ORD_DB_FULL },

@@ -29,6 +29,10 @@ typedef struct {
     unit_sqlite_t db;           /* first: unit_sqlite_setup's fixture */
     int refuse_open;            /* the open callback fails */
     volatile apr_uint32_t batches;
+    /* The outcomes the connection went back with, in order: "S" success,
+     * "A" APR_EAGAIN (runs again), "F" another failure.  Written by the
+     * writer thread, read once its writes have been answered. */
+    char closed[16];
 } fixture_t;
 
 static ord_db_t *open_conn(void *ctx, apr_pool_t *p)
@@ -41,9 +45,15 @@ static ord_db_t *open_conn(void *ctx, apr_pool_t *p)
 
 static void close_conn(void *ctx, ord_db_t *conn, apr_status_t outcome)
 {
-    (void)outcome;
-    (void)ctx;
+    fixture_t *fx = ctx;
+    apr_size_t n = strlen(fx->closed);
+
     (void)conn;
+    if (n + 1 < sizeof(fx->closed)) {
+        fx->closed[n] = outcome == APR_SUCCESS ? 'S'
+                        : outcome == APR_EAGAIN ? 'A' : 'F';
+        fx->closed[n + 1] = '\0';
+    }
 }
 
 static int setup(void **state)
@@ -345,7 +355,8 @@ static void test_stop_runs_posted_writes_and_then_refuses_posts(void **state)
 
 /* A write whose first run fails as its session did: lost (the batch runs
  * again on a new session), or cut for running too long (it does not: it
- * would wait as long again). */
+ * would wait as long again); or as the loser of a deadlock (it runs again,
+ * its first connection given back as APR_EAGAIN: no incident). */
 typedef struct {
     ord_db_fault_e fault;
     int runs;
@@ -364,15 +375,20 @@ static apr_status_t write_fails_once(ord_db_t *c, apr_pool_t *p, void *arg)
     return APR_EGENERAL;
 }
 
-static void test_a_lost_batch_runs_again_and_a_cut_one_does_not(void **state)
+static void test_a_lost_or_conflicting_batch_runs_again_and_a_cut_one_does_not(void **state)
 {
     static const struct {
         ord_db_fault_e fault;
         apr_status_t rv;
         int runs;
+        const char *closed;
     } rows[] = {
-        { ORD_DB_LOST, APR_SUCCESS, 2 },
-        { ORD_DB_CUT, APR_EGENERAL, 1 },
+        { ORD_DB_LOST, APR_SUCCESS, 2, "FS" },
+        { ORD_DB_STALE, APR_SUCCESS, 2, "FS" },
+        { ORD_DB_CONFLICT, APR_SUCCESS, 2, "AS" },
+        { ORD_DB_CUT, APR_EGENERAL, 1, "F" },
+        { ORD_DB_BUSY, APR_EGENERAL, 1, "F" },
+        { ORD_DB_FAILED, APR_EGENERAL, 1, "F" },
     };
     fixture_t *fx = *state;
     apr_size_t i;
@@ -383,11 +399,13 @@ static void test_a_lost_batch_runs_again_and_a_cut_one_does_not(void **state)
 
         ord_db_reset_error(&fx->db.conn);
         fx->batches = 0;
+        fx->closed[0] = '\0';
         assert_int_equal(ord_writer_submit(writer, write_fails_once, &f),
                          rows[i].rv);
+        ord_writer_stop(writer);
         assert_int_equal(f.runs, rows[i].runs);
         assert_int_equal(apr_atomic_read32(&fx->batches), rows[i].runs);
-        ord_writer_stop(writer);
+        assert_string_equal(fx->closed, rows[i].closed);
     }
 }
 
@@ -403,7 +421,7 @@ int main(void)
         WTEST(test_post_returns_at_once_and_calls_done_after_commit),
         WTEST(test_posted_failure_reaches_every_done_of_the_batch),
         WTEST(test_stop_runs_posted_writes_and_then_refuses_posts),
-        WTEST(test_a_lost_batch_runs_again_and_a_cut_one_does_not),
+        WTEST(test_a_lost_or_conflicting_batch_runs_again_and_a_cut_one_does_not),
     };
     return cmocka_run_group_tests(tests, unit_group_setup, unit_group_teardown);
 }
