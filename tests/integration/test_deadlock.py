@@ -35,8 +35,10 @@ class PgSession:
                "-h", pg.dir, "-p", str(pg.port), "-U", "postgres", "-d", dbname]
         if IS_ROOT:
             cmd = ["runuser", "-u", "postgres", "--"] + cmd
+        # In a directory the postgres user may enter (psql says so on
+        # stderr otherwise, as under .ci/run's private temp directory).
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+                                     stderr=subprocess.STDOUT, text=True, cwd=pg.dir)
         # Its lines as they come, read on a thread: a statement that waits
         # for a lock holds its answer back.
         self.lines = queue.Queue()
