@@ -420,6 +420,17 @@ class PatroniCluster:
         """Rows of `sql` on node `name` (a standby answers reads)."""
         return self._rows(self.node_params(name, dbname), sql, timeout)
 
+    def wait_sync_streaming(self, name, dbname, timeout=60):
+        """Waits until node `name` has a standby streaming to it as a
+        synchronous one (its pg_stat_replication, looked at every 0.05 s:
+        from then on, a COMMIT there can be acknowledged in strict mode);
+        returns the time.  Patroni's member list says so a loop later."""
+        wait_for(lambda: self.query_node(
+            name, dbname, "SELECT 1 AS one FROM pg_stat_replication "
+            "WHERE state = 'streaming' AND sync_state = 'sync'"),
+            timeout, interval=0.05, what=f"a synchronous standby streaming to {name}")
+        return time.monotonic()
+
     def execute(self, dbname, sql, timeout=30):
         """Runs `sql` on the current primary."""
         return self.psql(self.dbd_params(dbname), sql, timeout)
