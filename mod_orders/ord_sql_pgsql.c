@@ -78,7 +78,12 @@ static ord_db_fault_e classify(int code, const char *message)
 const ord_sql_dialect_t ord_sql_pgsql = {
     "pgsql",
     ord_schema_pgsql,
-    "BEGIN",
+    /* A statement is planned on its first runs and then keeps a generic
+     * plan, costed against the tables as they were: on a new database, a
+     * sequential scan of orders for each event's INSERT ... SELECT, 15-23
+     * ms a batch at 6,000 orders, until autovacuum's ANALYZE comes.
+     * Every lookup of a transaction has its index; one round trip. */
+    "BEGIN; SET LOCAL enable_seqscan = off",
     NULL,                   /* the feed keeps to committed xids instead */
     1,
     ord_sql_on_conflict_skip,
