@@ -74,6 +74,9 @@ struct ord_db_t {
     apr_hash_t *home;               /* where the cache is kept */
     apr_pool_t *pool;               /* the connection's */
     int in_transaction;
+    /* The dialect's serialize_writes is still to run in this writer's
+     * transaction: before its first event (ord_db_before_events). */
+    int serialize_due;
     /* Events written on this connection are queued for webhook delivery
      * (ord_store); the glue sets it. */
     int deliver_events;
@@ -119,9 +122,14 @@ apr_status_t ord_db_value(ord_db_t *c, apr_pool_t *p, const char *sql,
  * own transaction calls crash the pgsql driver when BEGIN fails on a lost
  * connection.  ord_db_rollback keeps the first failure. */
 apr_status_t ord_db_begin(ord_db_t *c);
-/* BEGIN for a transaction of the writer's, which writes events: with the
- * dialect's serialize_writes, such transactions commit one after another. */
+/* BEGIN for a transaction of the writer's, which may write events: with
+ * the dialect's serialize_writes, those that do commit one after another,
+ * each from just before its first event (ord_db_before_events) until its
+ * COMMIT. */
 apr_status_t ord_db_begin_writes(ord_db_t *c, apr_pool_t *p);
+/* Before every INSERT into order_events; runs serialize_writes the first
+ * time in a transaction of ord_db_begin_writes, nothing otherwise. */
+apr_status_t ord_db_before_events(ord_db_t *c, apr_pool_t *p);
 apr_status_t ord_db_commit(ord_db_t *c);
 apr_status_t ord_db_rollback(ord_db_t *c);
 

@@ -36,6 +36,9 @@ typedef struct {
      * transactions writing events commit in sequence order (NULL: the
      * database needs none). */
     const char *serialize_writes;
+    /* Run before the BEGIN of a writer's transaction (NULL: nothing): the
+     * isolation it needs, for that transaction alone. */
+    const char *writes_isolation;
     /* Whether UPDATE ... RETURNING works (MariaDB has it for INSERT and
      * DELETE only). */
     int update_returning;

@@ -85,6 +85,7 @@ const ord_sql_dialect_t ord_sql_pgsql = {
      * Every lookup of a transaction has its index; one round trip. */
     "BEGIN; SET LOCAL enable_seqscan = off",
     NULL,                   /* the feed keeps to committed xids instead */
+    NULL,
     1,
     ord_sql_on_conflict_skip,
     NULL,

@@ -61,6 +61,7 @@ const ord_sql_dialect_t ord_sql_sqlite3 = {
     ord_schema_sqlite,
     "BEGIN IMMEDIATE",
     NULL,                   /* one writer at a time already */
+    NULL,
     1,
     ord_sql_on_conflict_skip,
     /* WAL is a property of the file, set where the schema is made rather

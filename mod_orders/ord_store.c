@@ -154,8 +154,11 @@ static apr_status_t write_event(ord_db_t *c, apr_pool_t *p, const char *type,
     }
     args[0] = type;
     args[1] = order_id;
-    return ord_db_exec(c, p, sql_event[c->deliver_events != 0], args, 2,
-                       &nrows);
+    rv = ord_db_before_events(c, p);
+    return rv != APR_SUCCESS ? rv
+                             : ord_db_exec(c, p,
+                                           sql_event[c->deliver_events != 0],
+                                           args, 2, &nrows);
 }
 
 apr_status_t ord_store_insert(ord_db_t *c, apr_pool_t *p,
@@ -191,6 +194,7 @@ static apr_status_t write_events_of_new(ord_db_t *c, apr_pool_t *p,
     const char **args = apr_palloc(p, (n + 1) * sizeof(*args));
     const char *sql = sql_events_of_new[c->deliver_events != 0];
     int i, nrows = 0;
+    apr_status_t rv;
 
     args[0] = ORD_EVENT_CREATED;
     for (i = 0; i < n; i++) {
@@ -200,7 +204,9 @@ static apr_status_t write_events_of_new(ord_db_t *c, apr_pool_t *p,
         args[i + 1] = orders[i]->order_id.text;
     }
     sql = apr_pstrcat(p, sql, EVENTS_OF_NEW_TAIL, NULL);
-    return ord_db_exec(c, p, sql, args, n + 1, &nrows);
+    rv = ord_db_before_events(c, p);
+    return rv != APR_SUCCESS ? rv : ord_db_exec(c, p, sql, args, n + 1,
+                                                &nrows);
 }
 
 apr_status_t ord_store_insert_all(ord_db_t *c, apr_pool_t *p,

@@ -60,6 +60,7 @@ int ord_store_batch_defers_rows(const ord_db_t *c)
 static apr_status_t flush_events(ord_db_t *c, apr_pool_t *p, batch_t *b)
 {
     apr_size_t t;
+    apr_status_t rv;
 
     for (t = 0; t < EVENT_TYPES; t++) {
         kind_t *k = &b->events[t];
@@ -69,7 +70,6 @@ static apr_status_t flush_events(ord_db_t *c, apr_pool_t *p, batch_t *b)
         for (done = 0; done < n; done += take) {
             int rows, i, nrows = 0;
             const char **args;
-            apr_status_t rv;
 
             take = n - done < ORD_STORE_ROWS_MAX ? n - done
                                                  : ORD_STORE_ROWS_MAX;
@@ -78,6 +78,10 @@ static apr_status_t flush_events(ord_db_t *c, apr_pool_t *p, batch_t *b)
             args[0] = event_types[t];
             for (i = 0; i < rows; i++) {
                 args[i + 1] = ids[done + (i < take ? i : 0)];
+            }
+            rv = ord_db_before_events(c, p);
+            if (rv != APR_SUCCESS) {
+                return rv;
             }
             rv = ord_db_exec(c, p,
                              ord_store_repeated(p, sql_events_in[

@@ -46,10 +46,10 @@ INSERT INTO order_leases (name, holder, until_us) VALUES ('recovery', '', 0)
 -- Every change of an order, written in the transaction of the change (the
 -- outbox of the events feed and the webhooks).  The order's fixed fields
 -- are read from orders; an event keeps what changed.  AUTO_INCREMENT order
--- is not commit order with several writers: every writer's transaction
--- first locks the row 'event-writer' of order_leases (FOR UPDATE, until its
--- COMMIT), so that transactions writing events commit one after another in
--- seq order, as SQLite's single writer does, and xid is 0.
+-- is not commit order with several writers: a writer's transaction locks
+-- the row 'event-writer' of order_leases just before its first event (FOR
+-- UPDATE, until its COMMIT), so that transactions writing events commit one
+-- after another in seq order, as SQLite's single writer does, and xid is 0.
 CREATE TABLE IF NOT EXISTS order_events (
     seq          BIGINT      NOT NULL AUTO_INCREMENT PRIMARY KEY,
     xid          BIGINT      NOT NULL DEFAULT 0,

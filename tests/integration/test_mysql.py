@@ -28,8 +28,8 @@ def mysql_server(mariadb):
 
 def hold_event_writer_lock(mariadb, dbname):
     """A connection of the test's that holds the row every writer's
-    transaction locks first (sql/mysql.sql): the module's next batch waits
-    on it, inside its transaction."""
+    transaction locks before its first event (sql/mysql.sql): the module's
+    next batch waits on it, inside its transaction, its orders inserted."""
     conn = mariadb.connect(dbname)
     conn.autocommit(False)
     with conn.cursor() as cur:

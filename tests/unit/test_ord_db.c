@@ -59,6 +59,10 @@ typedef struct {
     int writes;                 /* pquery calls that reached SQLite */
     int begins;                 /* BEGINs that reached SQLite */
     int checks;
+    int serialized;                 /* times it ran */
+    int writes_before_serialized;   /* writes when it last ran */
+    int isolations;                 /* the dialect's writes_isolation */
+    int begins_before_isolation;    /* BEGINs when it last ran */
     apr_pool_t *pool;
 } standin_t;
 
@@ -171,13 +175,28 @@ static int st_query(ord_db_t *c, int *nrows, const char *sql)
     if (strncmp(sql, "BEGIN", 5) == 0) {
         st->begins++;
     }
+    if (c->dialect->writes_isolation
+        && strcmp(sql, c->dialect->writes_isolation) == 0) {
+        /* Counted, not run: SQLite has no such statement. */
+        st->isolations++;
+        st->begins_before_isolation = st->begins;
+        *nrows = 0;
+        return 0;
+    }
     return ord_db_apr_ops.query(c, nrows, sql);
 }
 
 static int st_select(ord_db_t *c, apr_pool_t *p, apr_dbd_results_t **res,
                      const char *sql)
 {
+    standin_t *st = standin(c);
     int code = session_fault(c, NULL, 0);
+
+    if (code == 0 && c->dialect->serialize_writes
+        && strcmp(sql, c->dialect->serialize_writes) == 0) {
+        st->serialized++;
+        st->writes_before_serialized = st->writes;
+    }
 
     return code ? answer(c, code) : ord_db_apr_ops.select(c, p, res, sql);
 }
@@ -416,6 +435,100 @@ static void test_begin_on_an_ended_session_begins_on_a_new_one(void **state)
     fx->st.end_session_next = 1;
     assert_int_equal(ord_db_begin(&fx->db.conn), APR_SUCCESS);
     assert_int_equal(fx->st.session, 1);
+    assert_int_equal(insert(fx, "ORD2", &created), APR_SUCCESS);
+    assert_int_equal(ord_db_commit(&fx->db.conn), APR_SUCCESS);
+    assert_int_equal(get(fx, "ORD2"), APR_SUCCESS);
+}
+
+/* ---- writers in event order ------------------------------------------- */
+
+/* What one transaction does, and how often serialize_writes ran in it. */
+typedef struct {
+    const char *what;
+    int writer;                 /* ord_db_begin_writes, else ord_db_begin */
+    int orders;                 /* inserted, each with its created event */
+    int leases;                 /* lease renewals: no event */
+    int serialized;
+} serialize_case_t;
+
+static const serialize_case_t serialize_cases[] = {
+    { "a writer's orders", 1, 2, 0, 1 },
+    { "a writer's lease alone", 1, 0, 1, 0 },
+    { "a writer's lease, then an order", 1, 1, 1, 1 },
+    { "no writer's transaction", 0, 1, 0, 0 },
+};
+
+/* serialize_writes (MariaDB's lock of the row 'event-writer') runs once in
+ * a writer's transaction that writes events, after the writes that come
+ * before its first event and before that event, and not at all in one
+ * that writes none. */
+static void test_writers_serialize_from_their_first_event(void **state)
+{
+    fixture_t *fx = *state;
+    apr_size_t i;
+    int n = 0;
+
+    standin_dialect.serialize_writes =
+        "SELECT until_us FROM order_leases WHERE name = 'recovery'";
+    standin_dialect.writes_isolation = ord_sql_mysql.writes_isolation;
+    for (i = 0; i < sizeof(serialize_cases) / sizeof(serialize_cases[0]);
+         i++) {
+        const serialize_case_t *sc = &serialize_cases[i];
+        ord_db_t *c = reuse(fx);
+        int k, created = 0, writes, took = 0;
+
+        fx->st.serialized = 0;
+        assert_int_equal(sc->writer ? ord_db_begin_writes(c, fx->db.pool)
+                                    : ord_db_begin(c), APR_SUCCESS);
+        for (k = 0; k < sc->leases; k++) {
+            assert_int_equal(ord_store_lease(c, fx->db.pool, "recovery",
+                                             "me", 1, 10, &took),
+                             APR_SUCCESS);
+        }
+        writes = fx->st.writes;
+        for (k = 0; k < sc->orders; k++) {
+            char *id = apr_psprintf(fx->db.pool, "SER%d", n++);
+            assert_int_equal(insert(fx, id, &created), APR_SUCCESS);
+            assert_int_equal(created, 1);
+        }
+        assert_int_equal(ord_db_commit(c), APR_SUCCESS);
+        if (fx->st.serialized != sc->serialized) {
+            fail_msg("%s: serialize_writes ran %d times, expected %d",
+                     sc->what, fx->st.serialized, sc->serialized);
+        }
+        /* The first order's INSERT ran before it, its event after. */
+        if (sc->serialized
+            && fx->st.writes_before_serialized != writes + 1) {
+            fail_msg("%s: it ran after %d writes, expected %d", sc->what,
+                     fx->st.writes_before_serialized, writes + 1);
+        }
+    }
+    /* writes_isolation ran before the BEGIN of each writer's transaction
+     * and of no other. */
+    assert_int_equal(fx->st.isolations, 3);
+    assert_int_equal(fx->st.begins_before_isolation, fx->st.begins - 2);
+    /* Nothing is left to run after the COMMIT. */
+    fx->st.serialized = 0;
+    assert_int_equal(ord_db_before_events(reuse(fx), fx->db.pool),
+                     APR_SUCCESS);
+    assert_int_equal(fx->st.serialized, 0);
+}
+
+/* A session that ended while idle fails the writer's isolation statement
+ * first: BEGIN still opens a new session and the batch goes on there. */
+static void test_writer_begins_on_a_new_session_after_its_isolation_failed(
+    void **state)
+{
+    fixture_t *fx = *state;
+    int created = 0;
+
+    standin_dialect.writes_isolation = ord_sql_mysql.writes_isolation;
+    stored_and_read(fx);
+    fx->st.end_session_next = 1;
+    assert_int_equal(ord_db_begin_writes(reuse(fx), fx->db.pool),
+                     APR_SUCCESS);
+    assert_int_equal(fx->st.session, 1);
+    assert_int_equal(ord_db_fault(&fx->db.conn), 0);
     assert_int_equal(insert(fx, "ORD2", &created), APR_SUCCESS);
     assert_int_equal(ord_db_commit(&fx->db.conn), APR_SUCCESS);
     assert_int_equal(get(fx, "ORD2"), APR_SUCCESS);
@@ -660,6 +773,8 @@ int main(void)
         DBTEST(test_missing_statement_in_a_transaction_fails_it_once),
         DBTEST(test_begin_on_an_ended_session_begins_on_a_new_one),
         DBTEST(test_full_disk_is_named_and_survives_the_rollback),
+        DBTEST(test_writers_serialize_from_their_first_event),
+        DBTEST(test_writer_begins_on_a_new_session_after_its_isolation_failed),
         DBTEST(test_writer_runs_a_batch_again_after_its_session_ended),
         DBTEST(test_writer_never_runs_a_batch_again_after_a_lost_commit),
         cmocka_unit_test(test_dialects_read_the_drivers_words),
