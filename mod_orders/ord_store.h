@@ -223,9 +223,9 @@ apr_status_t ord_store_delivery_done(ord_db_t *c, apr_pool_t *p,
                                      apr_time_t next_attempt, int *changed);
 
 /* ord_store_delivery_take and _done for a round's events at once (one
- * statement where the dialect has UPDATE ... FROM and RETURNING, else one
- * each): each take's `taken` and each outcome's `changed` say what those
- * say. */
+ * statement where the dialect has UPDATE ... FROM and RETURNING, else two
+ * for each 16 rows): each take's `taken` and each outcome's `changed` say
+ * what those say. */
 typedef struct {
     apr_int64_t seq;
     int attempts;

@@ -44,6 +44,21 @@ static int setup_empty(void **state)
     return unit_sqlite_setup(state, sizeof(fixture_t), 0);
 }
 
+/* SQLite as a dialect without UPDATE ... RETURNING (MariaDB's way). */
+static ord_sql_dialect_t without_returning;
+
+static int setup_without_returning(void **state)
+{
+    int rv = setup_with_schema(state);
+
+    if (rv == 0) {
+        without_returning = ord_sql_sqlite3;
+        without_returning.update_returning = 0;
+        ((fixture_t *)*state)->conn.dialect = &without_returning;
+    }
+    return rv;
+}
+
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
@@ -1037,8 +1052,8 @@ static const char *delivery_of(fixture_t *fx, int seq)
     return v ? v : "missing";
 }
 
-/* A round's takes and outcomes in one statement each: what one by one
- * gives, event by event. */
+/* A round's takes and outcomes in one statement each (in two each
+ * without RETURNING): what one by one gives, event by event. */
 static void test_a_round_is_taken_and_recorded_at_once(void **state)
 {
     fixture_t *fx = *state;
@@ -1864,6 +1879,9 @@ int main(void)
         STEST(test_backlog_counts_pending_events_and_the_oldest_time),
         STEST(test_due_deliveries_follow_order_time_and_leases),
         STEST(test_a_round_is_taken_and_recorded_at_once),
+        { "test_a_round_is_taken_and_recorded_at_once_without_returning",
+          test_a_round_is_taken_and_recorded_at_once,
+          setup_without_returning, unit_sqlite_teardown, NULL },
         STEST(test_totals_without_completed_orders_have_zero_sums),
         UNIT_TABLE(list_cases),
         STEST(test_list_keeps_user_id_types),
