@@ -36,7 +36,8 @@ DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
                 prometheus chromium wrk clang libclang-rt-14-dev \
                 debhelper lintian fakeroot dpkg-dev \
                 mariadb-server mariadb-client libaprutil1-dbd-mysql python3-pymysql \
-                patroni etcd-server etcd-client python3-etcd
+                patroni etcd-server etcd-client python3-etcd \
+                nghttp2-client openssl
 
 # Wildcards, so that a unit added or removed needs no edit here.
 SCHEMA   := mod_orders/ord_schema.h
