@@ -140,13 +140,22 @@ void ord_store_insert_args(apr_pool_t *p, const ord_order_t *o,
     args[9] = int64_text(p, lease_until);
 }
 
+apr_status_t ord_store_write_events(ord_db_t *c, apr_pool_t *p,
+                                    const char *sql, const char **args,
+                                    int nargs)
+{
+    int nrows = 0;
+    apr_status_t rv = ord_db_before_events(c, p);
+
+    return rv != APR_SUCCESS ? rv
+                             : ord_db_exec(c, p, sql, args, nargs, &nrows);
+}
+
 /* Writes the event of a transition that changed the row of `order_id`. */
 static apr_status_t write_event(ord_db_t *c, apr_pool_t *p, const char *type,
                                 const char *order_id)
 {
     const char *args[2];
-    int nrows = 0;
-
     apr_status_t rv = ord_store_batch_event(c, p, type, order_id);
 
     if (rv != APR_ENOTIMPL) {
@@ -154,11 +163,8 @@ static apr_status_t write_event(ord_db_t *c, apr_pool_t *p, const char *type,
     }
     args[0] = type;
     args[1] = order_id;
-    rv = ord_db_before_events(c, p);
-    return rv != APR_SUCCESS ? rv
-                             : ord_db_exec(c, p,
-                                           sql_event[c->deliver_events != 0],
-                                           args, 2, &nrows);
+    return ord_store_write_events(c, p, sql_event[c->deliver_events != 0],
+                                  args, 2);
 }
 
 apr_status_t ord_store_insert(ord_db_t *c, apr_pool_t *p,
@@ -193,8 +199,7 @@ static apr_status_t write_events_of_new(ord_db_t *c, apr_pool_t *p,
 {
     const char **args = apr_palloc(p, (n + 1) * sizeof(*args));
     const char *sql = sql_events_of_new[c->deliver_events != 0];
-    int i, nrows = 0;
-    apr_status_t rv;
+    int i;
 
     args[0] = ORD_EVENT_CREATED;
     for (i = 0; i < n; i++) {
@@ -204,9 +209,7 @@ static apr_status_t write_events_of_new(ord_db_t *c, apr_pool_t *p,
         args[i + 1] = orders[i]->order_id.text;
     }
     sql = apr_pstrcat(p, sql, EVENTS_OF_NEW_TAIL, NULL);
-    rv = ord_db_before_events(c, p);
-    return rv != APR_SUCCESS ? rv : ord_db_exec(c, p, sql, args, n + 1,
-                                                &nrows);
+    return ord_store_write_events(c, p, sql, args, n + 1);
 }
 
 apr_status_t ord_store_insert_all(ord_db_t *c, apr_pool_t *p,

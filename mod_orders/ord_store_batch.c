@@ -68,7 +68,7 @@ static apr_status_t flush_events(ord_db_t *c, apr_pool_t *p, batch_t *b)
         int n = k->rows->nelts, done, take;
 
         for (done = 0; done < n; done += take) {
-            int rows, i, nrows = 0;
+            int rows, i;
             const char **args;
 
             take = n - done < ORD_STORE_ROWS_MAX ? n - done
@@ -79,15 +79,11 @@ static apr_status_t flush_events(ord_db_t *c, apr_pool_t *p, batch_t *b)
             for (i = 0; i < rows; i++) {
                 args[i + 1] = ids[done + (i < take ? i : 0)];
             }
-            rv = ord_db_before_events(c, p);
-            if (rv != APR_SUCCESS) {
-                return rv;
-            }
-            rv = ord_db_exec(c, p,
-                             ord_store_repeated(p, sql_events_in[
-                                                       c->deliver_events != 0],
-                                                "%s", rows, ")"),
-                             args, rows + 1, &nrows);
+            rv = ord_store_write_events(
+                c, p,
+                ord_store_repeated(p, sql_events_in[c->deliver_events != 0],
+                                   "%s", rows, ")"),
+                args, rows + 1);
             if (rv != APR_SUCCESS) {
                 return rv;
             }

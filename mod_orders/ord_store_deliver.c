@@ -92,19 +92,6 @@ static const char sql_done_tail[] =
  * connection prepares few (ord_store_rows.c's LOCKED_ROWS_MAX). */
 #define LOCKED_ROWS 16
 
-/* `piece` for each of `n` rows, `sep` between: a CASE's arms, an IN list. */
-static const char *arms(apr_pool_t *p, const char *piece, const char *sep,
-                        int n)
-{
-    const char *text = "";
-    int i;
-
-    for (i = 0; i < n; i++) {
-        text = apr_pstrcat(p, text, i ? sep : "", piece, NULL);
-    }
-    return text;
-}
-
 static apr_status_t take_locked(ord_db_t *c, apr_pool_t *p,
                                 ord_store_take_t *takes, int n,
                                 const char *holder, apr_time_t now,
@@ -122,8 +109,7 @@ static apr_status_t take_locked(ord_db_t *c, apr_pool_t *p,
 
         take = n - done < LOCKED_ROWS ? n - done : LOCKED_ROWS;
         rows = ord_store_rows_for(take);
-        in = apr_pstrcat(p, "seq IN (", arms(p, "%lld", ", ", rows), ")",
-                         NULL);
+        in = ord_store_repeated(p, "seq IN (", "%lld", rows, ")");
         args = apr_palloc(p, (apr_size_t)(3 + 3 * rows) * sizeof(*args));
         args[k++] = holder;
         args[k++] = until;
@@ -141,7 +127,7 @@ static apr_status_t take_locked(ord_db_t *c, apr_pool_t *p,
                         "lease_until_us = %lld WHERE " UNINDEXED("delivery")
                         " = 'pending' AND (lease_until_us IS NULL OR "
                         "lease_until_us < %lld) AND attempts = CASE seq",
-                        arms(p, " WHEN %lld THEN %d", "", rows), " END AND ",
+                        ord_store_times(p, " WHEN %lld THEN %d", rows), " END AND ",
                         in, NULL),
             args, k, &nrows);
         if (rv == APR_SUCCESS && nrows > 0) {
@@ -199,10 +185,10 @@ static apr_status_t done_locked(ord_db_t *c, apr_pool_t *p,
          * each of them changes. */
         rv = ord_db_select(
             c, p,
-            apr_pstrcat(p, "SELECT seq FROM order_events WHERE "
-                        "lease_holder = %s AND seq IN (",
-                        arms(p, "%lld", ", ", rows), ")",
-                        c->dialect->row_lock, NULL),
+            ord_store_repeated(p, "SELECT seq FROM order_events WHERE "
+                               "lease_holder = %s AND seq IN (", "%lld", rows,
+                               apr_pstrcat(p, ")", c->dialect->row_lock,
+                                           NULL)),
             args, k, 1, &held);
         for (i = 0; rv == APR_SUCCESS && i < held->nelts; i++) {
             apr_int64_t seq = apr_atoi64(
@@ -243,14 +229,14 @@ static apr_status_t done_locked(ord_db_t *c, apr_pool_t *p,
         rv = ord_db_exec(
             c, p,
             apr_pstrcat(p, "UPDATE order_events SET delivery = CASE seq",
-                        arms(p, " WHEN %lld THEN %s", "", rows),
+                        ord_store_times(p, " WHEN %lld THEN %s", rows),
                         " END, last_status = CASE seq",
-                        arms(p, " WHEN %lld THEN %d", "", rows),
+                        ord_store_times(p, " WHEN %lld THEN %d", rows),
                         " END, next_attempt_us = CASE seq",
-                        arms(p, " WHEN %lld THEN %lld", "", rows),
+                        ord_store_times(p, " WHEN %lld THEN %lld", rows),
                         " END, attempts = attempts + 1, lease_holder = NULL, "
-                        "lease_until_us = NULL WHERE lease_holder = %s "
-                        "AND seq IN (", arms(p, "%lld", ", ", rows), ")",
+                        "lease_until_us = NULL WHERE lease_holder = %s AND ",
+                        ord_store_repeated(p, "seq IN (", "%lld", rows, ")"),
                         NULL),
             args, k, &nrows);
         if (rv == APR_SUCCESS && nrows != ours) {

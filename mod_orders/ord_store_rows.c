@@ -170,8 +170,7 @@ static apr_status_t lock_rows(ord_db_t *c, apr_pool_t *p, locked_t *l,
     return rv;
 }
 
-/* `piece` `n` times, nothing between. */
-static const char *repeated(apr_pool_t *p, const char *piece, int n)
+const char *ord_store_times(apr_pool_t *p, const char *piece, int n)
 {
     apr_size_t len = strlen(piece);
     char *text = apr_palloc(p, len * (apr_size_t)n + 1), *at = text;
@@ -213,7 +212,7 @@ static apr_status_t update_ours(ord_db_t *c, apr_pool_t *p, locked_t *l,
         const char *when = apr_pstrcat(p, " WHEN %s THEN ", set->ph, NULL);
 
         text = apr_pstrcat(p, text, ", ", set->column, " = CASE order_id",
-                           repeated(p, when, count), " END", NULL);
+                           ord_store_times(p, when, count), " END", NULL);
         for (i = 0; i < count; i++) {
             args[n++] = mine[i][0];
             args[n++] = mine[i][set->arg];

@@ -53,6 +53,15 @@ int ord_store_rows_for(int left);
 /* `head`, `row` `n` times with ", " between, `tail`. */
 const char *ord_store_repeated(apr_pool_t *p, const char *head,
                                const char *row, int n, const char *tail);
+/* `piece` `n` times, nothing between (the arms of a CASE). */
+const char *ord_store_times(apr_pool_t *p, const char *piece, int n);
+
+/* Runs `sql`, an INSERT into order_events, in the writer's transaction:
+ * first what the dialect needs for events to commit in sequence order
+ * (ord_db_before_events). */
+apr_status_t ord_store_write_events(ord_db_t *c, apr_pool_t *p,
+                                    const char *sql, const char **args,
+                                    int nargs);
 
 /* A multi-row UPDATE ... FROM (VALUES ...) ... RETURNING (ord_store_rows.c):
  * `head` up to "(VALUES ", one `row` of `cols` placeholders per row,
