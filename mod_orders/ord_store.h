@@ -190,21 +190,11 @@ apr_status_t ord_store_events_expire(ord_db_t *c, apr_pool_t *p,
  * pending, due, nobody's lease on them running, and no earlier event of
  * their order still pending (an order's events go out in order); oldest
  * first (ord_event_t *, attempts set).  A plain read (ord_store_read.c), so
- * that walking a long backlog holds no write lock; taking one is
- * ord_store_delivery_take. */
+ * that walking a long backlog holds no write lock; taking them is
+ * ord_store_delivery_take_all. */
 apr_status_t ord_store_deliveries_due(ord_db_t *c, apr_pool_t *p,
                                       apr_time_t now, int max,
                                       apr_array_header_t **events);
-
-/* Takes event `seq` for `holder` until `lease_until`, if it is still as
- * ord_store_deliveries_due read it: pending, after `attempts` attempts, and
- * nobody's lease on it running at `now` (so that with several servers one
- * of them takes it): *taken 1 when it did.  In the writer's transaction
- * (ord_store_deliver.c, like what follows). */
-apr_status_t ord_store_delivery_take(ord_db_t *c, apr_pool_t *p,
-                                     apr_int64_t seq, int attempts,
-                                     const char *holder, apr_time_t now,
-                                     apr_time_t lease_until, int *taken);
 
 /* The events whose delivery is pending (due or not): *pending of them, the
  * oldest written at *oldest_at (0 when none). */
@@ -212,20 +202,21 @@ apr_status_t ord_store_deliveries_backlog(ord_db_t *c, apr_pool_t *p,
                                           apr_uint64_t *pending,
                                           apr_time_t *oldest_at);
 
-/* The outcome of one attempt at event `seq`, while `holder` holds it:
- * `state` "delivered", "pending" (again at `next_attempt`) or "failed",
- * `status` the answer (0: none).  The attempt is counted and the lease
- * released; a holder whose lease was taken over changes nothing
- * (*changed 0). */
-apr_status_t ord_store_delivery_done(ord_db_t *c, apr_pool_t *p,
-                                     apr_int64_t seq, const char *holder,
-                                     const char *state, int status,
-                                     apr_time_t next_attempt, int *changed);
-
-/* ord_store_delivery_take and _done for a round's events at once (one
- * statement where the dialect has UPDATE ... FROM and RETURNING, else two
- * for each 16 rows): each take's `taken` and each outcome's `changed` say
- * what those say. */
+/* A round's deliveries, in the writer's transaction (ord_store_deliver.c),
+ * one statement where the dialect has UPDATE ... FROM and RETURNING, else
+ * two for each 16 rows.
+ *
+ * ord_store_delivery_take_all takes each event `seq` for `holder` until
+ * `lease_until` if it is still as ord_store_deliveries_due read it:
+ * pending, after `attempts` attempts, and nobody's lease on it running at
+ * `now` (so that with several servers one of them takes it); `taken` 1
+ * when it did.
+ *
+ * ord_store_delivery_done_all records the outcome of one attempt at each
+ * event `seq` while `holder` holds it: `state` "delivered", "pending"
+ * (again at `next_attempt`) or "failed", `status` the answer (0: none).
+ * The attempt is counted and the lease released; a holder whose lease was
+ * taken over changes nothing (`changed` 0). */
 typedef struct {
     apr_int64_t seq;
     int attempts;

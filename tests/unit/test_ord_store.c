@@ -981,14 +981,15 @@ static const char *due_of(fixture_t *fx, apr_time_t now, int max)
     return out;
 }
 
+/* One event taken alone: a round of one. */
 static int take(fixture_t *fx, apr_int64_t seq, int attempts, apr_time_t now)
 {
-    int taken = -1;
+    ord_store_take_t one = { seq, attempts, -1 };
 
-    assert_int_equal(ord_store_delivery_take(&fx->conn, fx->pool, seq,
-                                             attempts, "h", now, now + 400,
-                                             &taken), APR_SUCCESS);
-    return taken;
+    assert_int_equal(ord_store_delivery_take_all(&fx->conn, fx->pool, &one, 1,
+                                                 "h", now, now + 400),
+                     APR_SUCCESS);
+    return one.taken;
 }
 
 /* seq: order, delivery, next attempt, lease until; at now = 500. */
