@@ -142,6 +142,7 @@ static void orders_register_hooks(apr_pool_t *p)
     orders_register_filters();
     ap_hook_handler(orders_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     orders_metrics_register_hooks();
+    orders_map_register_hooks();
 }
 
 AP_DECLARE_MODULE(orders) = {

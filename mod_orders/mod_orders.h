@@ -216,6 +216,8 @@ void orders_cache_keep(const ord_order_t *order, const char *etag,
 int orders_handler(request_rec *r);
 int orders_metrics_handler(request_rec *r);
 void orders_metrics_register_hooks(void);
+/* mod_orders_map.c: no file-system walk for the handlers' URLs. */
+void orders_map_register_hooks(void);
 
 /* mod_orders_http.c: answers, bodies, the mount.  The filter keeps body
  * errors JSON. */
