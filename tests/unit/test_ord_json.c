@@ -787,6 +787,124 @@ static const render_case_t render_cases[] = {
     { "largest amount without an exponent", "ORD003", 0, "1", 1, "[101,102,103]", 100000000000000, 0, "\"ORD003\" 1 [101,102,103] 1000000000000" },
 };
 
+/* ord_json_order writes its text by hand; json-c's tree is the reference
+ * for what that text must be, byte for byte (the writer before it built
+ * this tree itself).  Each row changes one thing of completed_order. */
+static json_object *reference_duration(apr_pool_t *p, apr_time_t from,
+                                       apr_time_t to)
+{
+    apr_int64_t us = to - from;
+
+    if (!from || !to) {
+        return NULL;
+    }
+    return json_object_new_double_s(
+        (double)us / APR_USEC_PER_SEC,
+        apr_psprintf(p, "%s%" APR_INT64_T_FMT ".%06" APR_INT64_T_FMT,
+                     us < 0 ? "-" : "", (us < 0 ? -us : us) / APR_USEC_PER_SEC,
+                     (us < 0 ? -us : us) % APR_USEC_PER_SEC));
+}
+
+static json_object *reference_id(ord_id_t id)
+{
+    if (!id.text) {
+        return NULL;
+    }
+    return id.is_int ? json_object_new_int64(apr_atoi64(id.text))
+                     : json_object_new_string(id.text);
+}
+
+static json_object *reference_time(apr_pool_t *p, apr_time_t t)
+{
+    return t ? json_object_new_string(ord_time_format(p, t)) : NULL;
+}
+
+static const char *reference_order(apr_pool_t *p, const ord_order_t *o)
+{
+    json_object *obj = json_object_new_object();
+    const char *out;
+
+    json_object_object_add(obj, "order_id", reference_id(o->order_id));
+    json_object_object_add(obj, "user_id", reference_id(o->user_id));
+    json_object_object_add(obj, "item_ids",
+                           json_tokener_parse(o->item_ids_json));
+    json_object_object_add(
+        obj, "total_amount",
+        json_object_new_double_s((double)o->total_amount.cents / 100,
+                                 ord_money_format(p, o->total_amount)));
+    json_object_object_add(obj, "status",
+                           json_object_new_string(ord_status_name(o->status)));
+    json_object_object_add(obj, "created_at", reference_time(p, o->created_at));
+    json_object_object_add(obj, "updated_at", reference_time(p, o->updated_at));
+    json_object_object_add(obj, "processing_started_at",
+                           reference_time(p, o->processing_started_at));
+    json_object_object_add(obj, "completed_at",
+                           reference_time(p, o->completed_at));
+    json_object_object_add(obj, "pending_duration",
+                           reference_duration(p, o->created_at,
+                                              o->processing_started_at));
+    json_object_object_add(obj, "processing_duration",
+                           reference_duration(p, o->processing_started_at,
+                                              o->completed_at));
+    json_object_object_add(obj, "total_duration",
+                           reference_duration(p, o->created_at,
+                                              o->completed_at));
+    out = apr_pstrdup(p, json_object_to_json_string_ext(obj,
+                                                        ORD_JSON_OUT_FLAGS));
+    json_object_put(obj);
+    return out;
+}
+
+typedef struct {
+    const char *name;
+    const char *order_id;       /* NULL: the order has none */
+    int order_is_int;
+    const char *user_id;
+    int user_is_int;
+    const char *item_ids_json;
+    ord_status_e status;
+    /* After T0 (created), in us; -1: not reached (0 in the order). */
+    apr_int64_t started, completed;
+} render_like_json_c_case_t;
+
+static const char *check_render_like_json_c_cases(const unit_ctx_t *c,
+                                                  const void *r)
+{
+    const render_like_json_c_case_t *row = r;
+    ord_order_t *o = completed_order(c->pool);
+    const char *got, *want;
+
+    o->order_id.text = row->order_id;
+    o->order_id.is_int = row->order_is_int;
+    o->user_id.text = row->user_id;
+    o->user_id.is_int = row->user_is_int;
+    o->item_ids_json = row->item_ids_json;
+    o->status = row->status;
+    o->processing_started_at = row->started < 0 ? 0 : T0 + row->started;
+    o->completed_at = row->completed < 0 ? 0 : T0 + row->completed;
+    got = ord_json_order(c->pool, o);
+    want = reference_order(c->pool, o);
+    return strcmp(got, want) ? apr_psprintf(c->pool, "wrote %s, json-c "
+                                            "writes %s", got, want)
+                             : NULL;
+}
+
+static const render_like_json_c_case_t render_like_json_c_cases[] = {
+    { "the API.md example", "ORD003", 0, "1", 1, "[101,102,103]", ORD_COMPLETED, 2747467, 7758685 },
+    { "integer ids", "42", 1, "9007199254740991", 1, "[1]", ORD_COMPLETED, 2747467, 7758685 },
+    { "no order_id", NULL, 0, "1", 1, "[1]", ORD_COMPLETED, 2747467, 7758685 },
+    { "Pending: times and durations null", "A", 0, "u", 0, "[1]", ORD_PENDING, -1, -1 },
+    { "Processing", "A", 0, "u", 0, "[1]", ORD_PROCESSING, 2747467, -1 },
+    { "Cancelled", "A", 0, "u", 0, "[1]", ORD_CANCELLED, -1, -1 },
+    { "a clock that went back: negative durations", "A", 0, "u", 0, "[1]", ORD_COMPLETED, 2500000, 1250000 },
+    { "quote, backslash and slash", "A", 0, "a\"b\\c/d", 0, "[1]", ORD_COMPLETED, 1, 2 },
+    { "the short escapes", "A", 0, "\b\f\n\r\t", 0, "[1]", ORD_COMPLETED, 1, 2 },
+    { "other control characters", "A", 0, "\x01\x1f" "x\x7f", 0, "[1]", ORD_COMPLETED, 1, 2 },
+    { "UTF-8 kept as it is", "A", 0, "Zo\xc3\xab \xf0\x9f\x98\x80", 0, "[1]", ORD_COMPLETED, 1, 2 },
+    { "items of both kinds, escaped", "A", 0, "u", 0, "[101,\"a-2\",\"q\\\"x\",\"\\\\\"]", ORD_COMPLETED, 1, 2 },
+    { "the id characters", "Az09._:-", 0, "u", 0, "[1]", ORD_COMPLETED, 1, 2 },
+};
+
 /* ================================================================== */
 /* Rendering: ord_json_error                                           */
 /* ================================================================== */
@@ -1222,6 +1340,7 @@ int main(void)
         cmocka_unit_test(test_render_completed_order_values),
         UNIT_TABLE(render_times_cases),
         UNIT_TABLE(render_cases),
+        UNIT_TABLE(render_like_json_c_cases),
 
         /* ord_json_error */
         UNIT_TABLE(error_cases),
