@@ -48,9 +48,12 @@ initsql=""
 case $driver in
 sqlite3)
     params=${params:-$var/db/orders.db}
-    # Per connection: durable at each commit.  WAL mode is the file's own,
-    # set once by mod_orders where it creates the schema.
-    initsql='DBDInitSQL "PRAGMA synchronous=FULL"' ;;
+    # Per connection: durable at each commit, and the WAL copied back into
+    # the file every 10,000 pages rather than 1,000 (README, "SQLite").
+    # WAL mode is the file's own, set once by mod_orders where it creates
+    # the schema.
+    initsql='DBDInitSQL "PRAGMA synchronous=FULL"
+DBDInitSQL "PRAGMA wal_autocheckpoint=10000"' ;;
 pgsql|mysql)
     # Nothing per connection: what the module needs of a session it sets
     # itself, so that an operator's configuration needs nothing more.
