@@ -82,28 +82,61 @@ struct ord_writer_t {
     apr_pool_t *pool;
 };
 
-/* Whether a batch that failed with `rv` and `fault` runs once more, on the
- * session the next connection has: its session had ended (or lost its
- * statements) before COMMIT, or it lost to another transaction at the same
- * rows (PostgreSQL and MariaDB roll the loser of a deadlock back, and it
- * is to run again).  One that was cut for running too long (ORD_DB_CUT)
- * does not: it would most likely wait as long again. */
-static int runs_again(apr_status_t rv, ord_db_fault_e fault)
+/* What a batch that failed does next, by the database's reading of the
+ * failure.  A batch runs at most twice: once more, on the session the next
+ * connection has, when its session had ended (or lost its statements)
+ * before COMMIT, or when it lost to another transaction at the same rows
+ * (PostgreSQL and MariaDB roll the loser of a deadlock back, and it is to
+ * run again).  One that was cut for running too long (ORD_DB_CUT) does not:
+ * it would most likely wait as long again. */
+typedef struct {
+    ord_db_fault_e fault;
+    /* Before it runs again.  A deadlock's winner was waiting for the
+     * loser's rows and gets them at its rollback; a batch run again at once
+     * can take them back first and close the same cycle (test_deadlock.py
+     * on PostgreSQL, once under .ci/run: both tries lost, the populate
+     * failed). */
+    apr_interval_time_t pause;
+    /* Whether the connection is sound after it: then it goes back with
+     * APR_EAGAIN for its outcome (no incident of the database's) rather
+     * than the failure. */
+    int connection_sound;
+} retry_t;
+
+static const retry_t retries[] = {
+    { ORD_DB_STALE, 0, 0 },
+    { ORD_DB_LOST, 0, 0 },
+    { ORD_DB_CONFLICT, apr_time_from_msec(100), 1 },
+};
+
+/* The retry of a batch that failed with `rv` and `fault`, or NULL: it does
+ * not run again (it committed, its COMMIT's answer was lost, or the fault
+ * is none of those above). */
+static const retry_t *retry_of(apr_status_t rv, ord_db_fault_e fault)
 {
-    return rv != APR_SUCCESS && rv != APR_INCOMPLETE
-           && (fault == ORD_DB_STALE || fault == ORD_DB_LOST
-               || fault == ORD_DB_CONFLICT);
+    size_t i;
+
+    if (rv == APR_SUCCESS || rv == APR_INCOMPLETE) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(retries) / sizeof(retries[0]); i++) {
+        if (retries[i].fault == fault) {
+            return &retries[i];
+        }
+    }
+    return NULL;
 }
 
 /* Runs the batch once in one transaction.  APR_SUCCESS when it committed;
  * otherwise the failure, with *fault the database's reading of it (0: no
- * connection) and *at_begin set when BEGIN itself failed.  The connection
- * goes back with APR_EAGAIN for its outcome when the batch lost a conflict
- * and runs again (`first`): that is no incident of the database's. */
+ * connection) and *at_begin set when BEGIN itself failed.  On the `first`
+ * try the connection of a failure whose retry leaves it sound goes back
+ * with APR_EAGAIN (retry_t). */
 static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
                               int first, ord_db_fault_e *fault, int *at_begin)
 {
     ord_db_t *conn = w->open(w->ctx, p);
+    const retry_t *retry;
     apr_status_t rv;
     ticket_t *t;
 
@@ -145,8 +178,9 @@ static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         *fault = ord_db_fault(conn);
     }
-    w->close(w->ctx, conn, first && *fault == ORD_DB_CONFLICT
-                           && runs_again(rv, *fault) ? APR_EAGAIN : rv);
+    retry = retry_of(rv, *fault);
+    w->close(w->ctx, conn, first && retry && retry->connection_sound
+                           ? APR_EAGAIN : rv);
     return rv;
 }
 
@@ -156,12 +190,6 @@ static apr_status_t try_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p,
  * at once for this long instead of each waiting as long again, so that a
  * request's batch does not queue behind them while the lock lasts. */
 #define BUSY_BACKOFF apr_time_from_msec(500)
-/* How long a batch that lost a deadlock waits before it runs again: the
- * winner was waiting for the loser's rows and gets them at its rollback; a
- * batch run again at once can take them back first and close the same
- * cycle (test_deadlock.py on PostgreSQL, once under .ci/run: both tries
- * lost, the populate failed). */
-#define CONFLICT_PAUSE apr_time_from_msec(100)
 
 /* Whether a thread waits for this batch (a request's write). */
 static int waited_for(const ticket_t *batch)
@@ -175,8 +203,8 @@ static int waited_for(const ticket_t *batch)
 }
 
 /* Runs one batch and sets every ticket's outcome.  A batch that failed
- * in a way that runs_again() names runs once more: a database restart, a
- * killed connection or a deadlock then costs the requests of that batch
+ * in a way `retries` names runs once more: a database restart, a killed
+ * connection or a deadlock then costs the requests of that batch
  * nothing. */
 static void run_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p)
 {
@@ -186,13 +214,16 @@ static void run_batch(ord_writer_t *w, ticket_t *batch, apr_pool_t *p)
     ticket_t *t;
 
     if (apr_time_now() >= w->busy_until || waited_for(batch)) {
+        const retry_t *retry;
+
         failed = try_batch(w, batch, p, 1, &fault, &at_begin);
-        if (runs_again(failed, fault)) {
+        retry = retry_of(failed, fault);
+        if (retry) {
             for (t = batch; t; t = t->next) {
                 t->rv = APR_SUCCESS;
             }
-            if (fault == ORD_DB_CONFLICT) {
-                apr_sleep(CONFLICT_PAUSE);
+            if (retry->pause) {
+                apr_sleep(retry->pause);
             }
             failed = try_batch(w, batch, p, 0, &fault, &at_begin);
         }

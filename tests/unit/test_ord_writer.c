@@ -360,6 +360,7 @@ static void test_stop_runs_posted_writes_and_then_refuses_posts(void **state)
 typedef struct {
     ord_db_fault_e fault;
     int runs;
+    apr_time_t run_at[2];       /* when the first two runs began */
 } fails_once_t;
 
 static apr_status_t write_fails_once(ord_db_t *c, apr_pool_t *p, void *arg)
@@ -367,6 +368,9 @@ static apr_status_t write_fails_once(ord_db_t *c, apr_pool_t *p, void *arg)
     fails_once_t *f = arg;
 
     (void)p;
+    if (f->runs < 2) {
+        f->run_at[f->runs] = apr_time_now();
+    }
     if (f->runs++ > 0) {
         return APR_SUCCESS;
     }
@@ -382,20 +386,23 @@ static void test_a_lost_or_conflicting_batch_runs_again_and_a_cut_one_does_not(v
         apr_status_t rv;
         int runs;
         const char *closed;
+        /* The least time between the two runs: the loser of a deadlock
+         * lets the winner have the rows first. */
+        apr_interval_time_t pause;
     } rows[] = {
-        { ORD_DB_LOST, APR_SUCCESS, 2, "FS" },
-        { ORD_DB_STALE, APR_SUCCESS, 2, "FS" },
-        { ORD_DB_CONFLICT, APR_SUCCESS, 2, "AS" },
-        { ORD_DB_CUT, APR_EGENERAL, 1, "F" },
-        { ORD_DB_BUSY, APR_EGENERAL, 1, "F" },
-        { ORD_DB_FAILED, APR_EGENERAL, 1, "F" },
+        { ORD_DB_LOST, APR_SUCCESS, 2, "FS", 0 },
+        { ORD_DB_STALE, APR_SUCCESS, 2, "FS", 0 },
+        { ORD_DB_CONFLICT, APR_SUCCESS, 2, "AS", apr_time_from_msec(100) },
+        { ORD_DB_CUT, APR_EGENERAL, 1, "F", 0 },
+        { ORD_DB_BUSY, APR_EGENERAL, 1, "F", 0 },
+        { ORD_DB_FAILED, APR_EGENERAL, 1, "F", 0 },
     };
     fixture_t *fx = *state;
     apr_size_t i;
 
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         ord_writer_t *writer = new_writer(fx, 8);
-        fails_once_t f = { rows[i].fault, 0 };
+        fails_once_t f = { rows[i].fault, 0, { 0, 0 } };
 
         ord_db_reset_error(&fx->db.conn);
         fx->batches = 0;
@@ -406,6 +413,9 @@ static void test_a_lost_or_conflicting_batch_runs_again_and_a_cut_one_does_not(v
         assert_int_equal(f.runs, rows[i].runs);
         assert_int_equal(apr_atomic_read32(&fx->batches), rows[i].runs);
         assert_string_equal(fx->closed, rows[i].closed);
+        if (rows[i].runs == 2) {
+            assert_true(f.run_at[1] - f.run_at[0] >= rows[i].pause);
+        }
     }
 }
 
