@@ -213,6 +213,10 @@ int orders_cache_find(apr_pool_t *p, const char *order_id,
 void orders_cache_keep(const ord_order_t *order, const char *etag,
                        const char *json);
 
+/* The names SetHandler gives the two handlers. */
+#define ORDERS_HANDLER         "orders"
+#define ORDERS_METRICS_HANDLER "orders-metrics"
+
 int orders_handler(request_rec *r);
 int orders_metrics_handler(request_rec *r);
 void orders_metrics_register_hooks(void);

@@ -406,7 +406,7 @@ int orders_handler(request_rec *r)
     ord_route_t route;
     int answer;
 
-    if (!r->handler || strcmp(r->handler, "orders") != 0) {
+    if (!r->handler || strcmp(r->handler, ORDERS_HANDLER) != 0) {
         return DECLINED;
     }
     orders_request_id(r);

@@ -332,7 +332,7 @@ static int is_mount_of(request_rec *r, const core_dir_config *section)
         return 0;
     }
     handler = ap_expr_str_exec(r, section->expr_handler, &err);
-    return !err && handler && strcmp(handler, "orders") == 0;
+    return !err && handler && strcmp(handler, ORDERS_HANDLER) == 0;
 }
 
 const char *orders_mount_of(request_rec *r)

@@ -41,8 +41,8 @@ static int orders_translate_name(request_rec *r)
 {
     const char *handler = set_handler_of(r);
 
-    if (handler && (strcmp(handler, "orders") == 0
-                    || strcmp(handler, "orders-metrics") == 0)) {
+    if (handler && (strcmp(handler, ORDERS_HANDLER) == 0
+                    || strcmp(handler, ORDERS_METRICS_HANDLER) == 0)) {
         apr_table_setn(r->notes, ORDERS_MAPPED_NOTE, "1");
     }
     return DECLINED;

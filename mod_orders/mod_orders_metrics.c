@@ -141,7 +141,7 @@ static int answer_metrics(request_rec *r)
 
 int orders_metrics_handler(request_rec *r)
 {
-    if (!r->handler || strcmp(r->handler, "orders-metrics") != 0) {
+    if (!r->handler || strcmp(r->handler, ORDERS_METRICS_HANDLER) != 0) {
         return DECLINED;
     }
     orders_request_id(r);
