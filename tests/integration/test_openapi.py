@@ -300,6 +300,20 @@ def norm(path):
     return re.sub(r"\{[^}]*\}", "{}", path)
 
 
+def handler_name_of(code):
+    """The SetHandler name a handler source answers: the string it compares
+    r->handler with, written out or as a #define of mod_orders.h."""
+    m = re.search(r'strcmp\(\s*r->handler\s*,\s*(?:"([^"]+)"|(\w+))\s*\)', code)
+    if not m:
+        return None
+    if m.group(1):
+        return m.group(1)
+    with open(os.path.join(SRC, "mod_orders.h")) as f:
+        header = f.read()
+    d = re.search(r"#define\s+" + re.escape(m.group(2)) + r'\s+"([^"]+)"', header)
+    return d.group(1) if d else None
+
+
 def served_operations():
     """{(path, METHOD): {status, ...}} of everything the handlers serve,
     and {source file: (paths it serves, every status in it)}."""
@@ -308,9 +322,10 @@ def served_operations():
     ops, per_file = {}, {}
     for path in HANDLER_SOURCES:
         code = graph.code[path]
-        m = re.search(r'strcmp\(\s*r->handler\s*,\s*"([^"]+)"\s*\)', code)
-        assert m, f"{path}: no `strcmp(r->handler, \"...\")`"
-        handler = m.group(1)
+        handler = handler_name_of(code)
+        assert handler, (f"{path}: no `strcmp(r->handler, \"...\")` nor "
+                         "`strcmp(r->handler, NAME)` with NAME a string "
+                         "#define of mod_orders.h")
         assert handler in mount_of, (
             f"conf/orders-server.conf.in mounts no <Location> with "
             f"SetHandler {handler}")
