@@ -273,7 +273,9 @@ apr_status_t ord_store_batch_flush_claims(ord_db_t *c, apr_pool_t *p,
         { "updated_us", "%lld", 2 }, { "lease_until_us", "%lld", 3 }
     };
     static const ord_store_locked_sql_t locked = {
-        "Pending", "Processing", "", -1, 4, set, 4
+        "orders", "order_id", "%s", ", created_us, claim_token", 3,
+        UNINDEXED("status") " = 'Pending'", "status = 'Processing'", 2, -1,
+        4, set, 4, NULL, 0, NULL, 0
     };
     flush_t f = { c, p, b };
 
@@ -295,7 +297,10 @@ apr_status_t ord_store_batch_flush_completions(ord_db_t *c, apr_pool_t *p,
     };
     /* Ours only under our claim's token (argument 2). */
     static const ord_store_locked_sql_t locked = {
-        "Processing", "Completed", ", lease_until_us = NULL", 2, 3, set, 2
+        "orders", "order_id", "%s", ", created_us, claim_token", 3,
+        UNINDEXED("status") " = 'Processing'",
+        "status = 'Completed', lease_until_us = NULL", 2, 2, 3, set, 2,
+        NULL, 0, NULL, 0
     };
     flush_t f = { c, p, b };
 

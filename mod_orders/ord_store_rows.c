@@ -124,45 +124,66 @@ typedef struct {
     int take;
 } locked_t;
 
-/* SELECT ... FOR UPDATE of the rows' orders in `from`: those found (under
- * their token where the statement names one) are ours. */
+/* `args` appended at `to`; the position after them. */
+static int put_args(const char **to, int at, const char *const *args, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        to[at++] = args[i];
+    }
+    return at;
+}
+
+/* " WHERE <where> AND <key> IN (<count placeholders>)" */
+static const char *where_keys(apr_pool_t *p, const ord_store_locked_sql_t *sql,
+                              int count)
+{
+    return apr_pstrcat(p, " WHERE ", sql->where, " AND ",
+                       ord_store_repeated(p, apr_pstrcat(p, sql->key, " IN (",
+                                                         NULL),
+                                          sql->key_ph, count, ")"), NULL);
+}
+
+/* SELECT ... FOR UPDATE of the rows' keys under `where`: those found
+ * (with the token where the statement names one) are ours. */
 static apr_status_t lock_rows(ord_db_t *c, apr_pool_t *p, locked_t *l,
                               int *ours)
 {
-    int count = ord_store_rows_for(l->take), i;
-    const char **ids = apr_palloc(p, (apr_size_t)count * sizeof(*ids));
+    const ord_store_locked_sql_t *sql = l->sql;
+    int count = ord_store_rows_for(l->take), i, n;
+    const char **args = apr_palloc(p, (apr_size_t)(sql->nwhere + count)
+                                          * sizeof(*args));
     apr_hash_t *index = apr_hash_make(p);
     apr_array_header_t *answer;
     apr_status_t rv;
 
+    n = put_args(args, 0, sql->where_args, sql->nwhere);
     for (i = 0; i < count; i++) {
-        ids[i] = l->args[i < l->take ? i : 0][0];
+        args[n++] = l->args[i < l->take ? i : 0][0];
         if (i < l->take) {
-            apr_hash_set(index, ids[i], APR_HASH_KEY_STRING,
+            apr_hash_set(index, l->args[i][0], APR_HASH_KEY_STRING,
                          (void *)(apr_uintptr_t)(i + 1));
         }
     }
-    /* The status compared UNINDEXED: the rows are found by order_id, and
-     * only theirs are locked. */
-    rv = ord_db_select(
-        c, p,
-        ord_store_repeated(
-            p, apr_pstrcat(p, "SELECT order_id, created_us, claim_token "
-                           "FROM orders WHERE " UNINDEXED("status") " = '",
-                           l->sql->from, "' AND order_id IN (", NULL),
-            "%s", count, apr_pstrcat(p, ")", c->dialect->row_lock, NULL)),
-        ids, count, 3, &answer);
+    rv = ord_db_select(c, p,
+                       apr_pstrcat(p, "SELECT ", sql->key, sql->columns,
+                                   " FROM ", sql->table,
+                                   where_keys(p, sql, count),
+                                   c->dialect->row_lock, NULL),
+                       args, n, sql->ncolumns, &answer);
     *ours = 0;
     for (i = 0; rv == APR_SUCCESS && i < answer->nelts; i++) {
         const char **cols = APR_ARRAY_IDX(answer, i, const char **);
         void *v = cols[0] ? apr_hash_get(index, cols[0], APR_HASH_KEY_STRING)
                           : NULL;
         int row = v ? (int)(apr_uintptr_t)v - 1 : -1;
-        int tok = l->sql->token_arg;
+        int tok = sql->token_arg;
 
         if (row >= 0 && !l->cols[row]
-            && (tok < 0
-                || (cols[2] && strcmp(cols[2], l->args[row][tok]) == 0))) {
+            && (tok < 0 || (cols[sql->token_col]
+                            && strcmp(cols[sql->token_col],
+                                      l->args[row][tok]) == 0))) {
             l->cols[row] = cols;
             (*ours)++;
         }
@@ -170,7 +191,8 @@ static apr_status_t lock_rows(ord_db_t *c, apr_pool_t *p, locked_t *l,
     return rv;
 }
 
-const char *ord_store_times(apr_pool_t *p, const char *piece, int n)
+/* `piece` `n` times, nothing between (the arms of a CASE). */
+static const char *times(apr_pool_t *p, const char *piece, int n)
 {
     apr_size_t len = strlen(piece);
     char *text = apr_palloc(p, len * (apr_size_t)n + 1), *at = text;
@@ -184,8 +206,8 @@ const char *ord_store_times(apr_pool_t *p, const char *piece, int n)
     return text;
 }
 
-/* One UPDATE of the rows lock_rows found ours: each column of `set` as a
- * CASE over order_id. */
+/* One UPDATE of the rows lock_rows found ours: `also`, then each column
+ * of `set` as a CASE over the key. */
 static apr_status_t update_ours(ord_db_t *c, apr_pool_t *p, locked_t *l,
                                 int ours)
 {
@@ -203,29 +225,28 @@ static apr_status_t update_ours(ord_db_t *c, apr_pool_t *p, locked_t *l,
     for (i = n; i < count; i++) {
         mine[i] = mine[0];
     }
-    nargs = count * (2 * sql->nset + 1);
+    nargs = sql->nalso + count * 2 * sql->nset + sql->nwhere + count;
     args = apr_palloc(p, (apr_size_t)nargs * sizeof(*args));
-    text = apr_pstrcat(p, "UPDATE orders SET status = '", sql->to, "'", NULL);
-    n = 0;
+    text = apr_pstrcat(p, "UPDATE ", sql->table, " SET ", sql->also, NULL);
+    n = put_args(args, 0, sql->also_args, sql->nalso);
     for (k = 0; k < sql->nset; k++) {
         const ord_store_set_t *set = &sql->set[k];
-        const char *when = apr_pstrcat(p, " WHEN %s THEN ", set->ph, NULL);
+        const char *when = apr_pstrcat(p, " WHEN ", sql->key_ph, " THEN ",
+                                       set->ph, NULL);
 
-        text = apr_pstrcat(p, text, ", ", set->column, " = CASE order_id",
-                           ord_store_times(p, when, count), " END", NULL);
+        text = apr_pstrcat(p, text, ", ", set->column, " = CASE ", sql->key,
+                           times(p, when, count), " END", NULL);
         for (i = 0; i < count; i++) {
             args[n++] = mine[i][0];
             args[n++] = mine[i][set->arg];
         }
     }
+    n = put_args(args, n, sql->where_args, sql->nwhere);
     for (i = 0; i < count; i++) {
         args[n++] = mine[i][0];
     }
-    text = apr_pstrcat(p, text, sql->also, " WHERE " UNINDEXED("status")
-                       " = '", sql->from, "' AND ",
-                       ord_store_repeated(p, "order_id IN (", "%s", count,
-                                          ")"), NULL);
-    rv = ord_db_exec(c, p, text, args, nargs, &changed);
+    rv = ord_db_exec(c, p, apr_pstrcat(p, text, where_keys(p, sql, count),
+                                       NULL), args, nargs, &changed);
     /* The rows are locked since lock_rows read them: each one changes. */
     if (rv == APR_SUCCESS && changed != ours) {
         rv = APR_EGENERAL;
@@ -233,7 +254,8 @@ static apr_status_t update_ours(ord_db_t *c, apr_pool_t *p, locked_t *l,
     return rv;
 }
 
-/* Rows a statement of update_locked holds at most.  Each pooled
+/* Rows a statement of update_locked holds at most (orders' claims and
+ * completions, events' takes and outcomes).  Each pooled
  * connection the writer is handed keeps every statement text it prepared
  * (ord_db.c), and on MariaDB a statement of 64 rows (576 arguments) kept
  * the child's memory growing past test_leaks.py's bound over 100,000

@@ -53,8 +53,6 @@ int ord_store_rows_for(int left);
 /* `head`, `row` `n` times with ", " between, `tail`. */
 const char *ord_store_repeated(apr_pool_t *p, const char *head,
                                const char *row, int n, const char *tail);
-/* `piece` `n` times, nothing between (the arms of a CASE). */
-const char *ord_store_times(apr_pool_t *p, const char *piece, int n);
 
 /* Runs `sql`, an INSERT into order_events, in the writer's transaction:
  * first what the dialect needs for events to commit in sequence order
@@ -85,25 +83,33 @@ typedef void ord_store_row_args_fn(apr_pool_t *p, const void *row,
 typedef apr_status_t ord_store_row_returned_fn(void *baton, void *row,
                                                const char *const *cols);
 
-/* The same for a dialect without UPDATE ... RETURNING (MariaDB): the
- * rows' orders are read with the dialect's
- * row_lock (FOR UPDATE), which tells
- * which of them are in `from` (under the token of each row's argument
- * `token_arg`, unless it is -1) and keeps anyone else from changing them;
- * then one UPDATE moves those to `to`, setting each of `set` to the row's
- * argument `arg` (placeholder `ph`), and `also` (fixed assignments, or "").
- * `returned` is called for each with the columns order_id, created_us,
- * claim_token. */
+/* The same for a dialect without UPDATE ... RETURNING (MariaDB), on the
+ * rows of `table` whose `key` (placeholder `key_ph`) is a row's first
+ * argument.  Those that meet `where` are read with the dialect's row_lock
+ * (FOR UPDATE), which keeps anyone else from changing them: the key, then
+ * `columns` (`ncolumns` in all).  They are ours where the column
+ * `token_col` read is the row's argument `token_arg` (all of them where
+ * token_arg is -1).  Then one UPDATE of ours under the same `where` sets
+ * `also` (assignments common to every row) and each of `set` to the row's
+ * argument `arg` (placeholder `ph`).  `where_args` are the arguments of
+ * `where`, `also_args` those of `also`.  `returned` is called for each row
+ * of ours with the columns read. */
 typedef struct {
     const char *column, *ph;
     int arg;
 } ord_store_set_t;
 
 typedef struct {
-    const char *from, *to, *also;
-    int token_arg, cols;
+    const char *table, *key, *key_ph, *columns;
+    int ncolumns;
+    const char *where, *also;
+    int token_col, token_arg, cols;
     const ord_store_set_t *set;
     int nset;
+    const char *const *where_args;
+    int nwhere;
+    const char *const *also_args;
+    int nalso;
 } ord_store_locked_sql_t;
 
 /* Runs the `n` rows of `size` bytes at `rows` as many statements as the
