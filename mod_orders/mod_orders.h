@@ -222,6 +222,9 @@ int orders_metrics_handler(request_rec *r);
 void orders_metrics_register_hooks(void);
 /* mod_orders_map.c: no file-system walk for the handlers' URLs. */
 void orders_map_register_hooks(void);
+/* The handler a SetHandler of the section `config` names for `r` (NULL:
+ * none, or its expression failed). */
+const char *orders_handler_set_in(request_rec *r, ap_conf_vector_t *config);
 
 /* mod_orders_http.c: answers, bodies, the mount.  The filter keeps body
  * errors JSON. */

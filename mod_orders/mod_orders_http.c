@@ -321,18 +321,19 @@ apr_status_t orders_receive_json_body(request_rec *r, const char **body,
  * plain <Location> of this server that prefixes the URI at a segment
  * boundary and sets the handler "orders"; core->d when none does (a handler
  * set in a <Directory> or a <LocationMatch>). */
-static int is_mount_of(request_rec *r, const core_dir_config *section)
+static int is_mount_of(request_rec *r, ap_conf_vector_t *config,
+                       const core_dir_config *section)
 {
     apr_size_t len = strlen(section->d);
-    const char *err = NULL, *handler;
+    const char *handler;
 
     if (strncmp(r->uri, section->d, len) != 0
         || (r->uri[len] != '\0' && r->uri[len] != '/'
             && section->d[len - 1] != '/')) {
         return 0;
     }
-    handler = ap_expr_str_exec(r, section->expr_handler, &err);
-    return !err && handler && strcmp(handler, ORDERS_HANDLER) == 0;
+    handler = orders_handler_set_in(r, config);
+    return handler && strcmp(handler, ORDERS_HANDLER) == 0;
 }
 
 const char *orders_mount_of(request_rec *r)
@@ -353,7 +354,7 @@ const char *orders_mount_of(request_rec *r)
             || !section->expr_handler || strlen(section->d) <= longest) {
             continue;
         }
-        if (is_mount_of(r, section)) {
+        if (is_mount_of(r, sections[i], section)) {
             mount = section->d;
             longest = strlen(section->d);
         }

@@ -19,12 +19,9 @@
  * of ours. */
 #define ORDERS_MAPPED_NOTE "orders-mapped"
 
-/* The handler SetHandler names for `r` where translate_name runs, after
- * Apache's first walk of <Location> sections (core's fixups set
- * r->handler from the same expression later). */
-static const char *set_handler_of(request_rec *r)
+const char *orders_handler_set_in(request_rec *r, ap_conf_vector_t *config)
 {
-    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    core_dir_config *d = ap_get_core_module_config(config);
     const char *err = NULL, *val;
 
     if (!d || !d->expr_handler) {
@@ -39,7 +36,9 @@ static const char *set_handler_of(request_rec *r)
  * this one does not run. */
 static int orders_translate_name(request_rec *r)
 {
-    const char *handler = set_handler_of(r);
+    /* After Apache's first walk of <Location> sections (core's fixups set
+     * r->handler from the same expression later). */
+    const char *handler = orders_handler_set_in(r, r->per_dir_config);
 
     if (handler && (strcmp(handler, ORDERS_HANDLER) == 0
                     || strcmp(handler, ORDERS_METRICS_HANDLER) == 0)) {
