@@ -31,7 +31,8 @@ endif
 DEB_PACKAGES := apache2 apache2-dev libaprutil1-dbd-sqlite3 \
                 libaprutil1-dbd-pgsql libjson-c-dev libcmocka-dev libssl-dev \
                 libcurl4-openssl-dev sqlite3 \
-                python3 python3-pytest curl pkg-config gcc make procps \
+                python3 python3-pytest python3-pytest-xdist curl pkg-config \
+                gcc make procps \
                 postgresql-15 postgresql-client-15 apache2-utils \
                 prometheus chromium wrk clang libclang-rt-14-dev \
                 debhelper lintian fakeroot dpkg-dev \
@@ -257,10 +258,15 @@ valgrind-unit: build/.deps $(UNIT_TESTS)
 	    --errors-for-leak-kinds=definite,indirect,possible $$t; done
 
 # ORDERS_SANITIZE names the ASan runtime the tests preload into httpd.
+# PYTEST_WORKERS: test files run in that many pytest-xdist workers at once,
+# each file whole in one worker (--dist loadfile: a file's servers and
+# databases are its own); 0 runs them one after another in this process.
+PYTEST_WORKERS ?= 2
 integration: build/.deps $(MODULE) docs-deps
 	ORDERS_MODULE=$(CURDIR)/$(MODULE) \
 	  $(if $(CC_SAN),ORDERS_SANITIZE=$(ASAN_LIB)) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+	  $(PYTHON) -m pytest -q -p no:cacheprovider \
+	  -n $(PYTEST_WORKERS) --dist loadfile tests/integration
 
 test: unit fuzz-smoke integration
 
